@@ -1,0 +1,188 @@
+"""ASGI adapter: ``app = guard.asgi(app)`` or ``app.add_middleware(ASGIWebhookGuard, guard=guard)``.
+
+For a guarded path the body is read from ``receive`` within the route's limit and the
+guard's body deadline, verified, and replayed to the app as one ``http.request``
+message; later ``receive`` calls go to the server, so the app still sees
+``http.disconnect``. Lifespan scopes pass through; a websocket on a guarded path is
+closed (webhooks are HTTP requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
+from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
+from webhook_guard.guard import Guard
+from webhook_guard.responses import render
+
+__all__ = ("ASGIWebhookGuard", "route_path")
+
+_MAX_LENGTH_DIGITS = 18
+_POLICY_VIOLATION = 1008
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: ``path`` minus ``root_path`` (as Starlette does)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    if path == root_path:
+        return ""
+    if path[len(root_path)] == "/":
+        return path[len(root_path) :]
+    return path
+
+
+class ASGIWebhookGuard:
+    """ASGI middleware running a ``Guard`` in front of ``app``.
+
+    :param app: the ASGI application.
+    :param guard: a configured ``Guard``; or pass ``routes=`` and ``Guard`` options
+        (the form Starlette's ``add_middleware`` uses).
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard | None = None, **options: Any) -> None:
+        self.app = app
+        self.guard = guard if guard is not None else Guard(**options)
+        self._plan = self.guard.plan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            plan = self._plan(route_path(scope))
+            if plan is None:
+                if VERDICT_KEY in scope:
+                    del scope[VERDICT_KEY]
+                await self.app(scope, receive, send)
+            else:
+                await self._guarded(plan, scope, receive, send)
+        elif kind == "websocket" and self._plan(route_path(scope)) is not None:
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+        else:
+            await self.app(scope, receive, send)
+
+    async def _guarded(self, plan: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        guard = self.guard
+        method: str = scope.get("method", "GET")
+        if isinstance(plan, Verdict):
+            await _respond(guard.refuse(None, plan.reason, started, method=method), send)
+            return
+        headers = Headers.from_asgi(scope.get("headers") or ())
+        declared = headers.getlist("content-length")
+        if declared:
+            value = declared[0]
+            if (
+                len(declared) > 1
+                or len(value) > _MAX_LENGTH_DIGITS
+                or not (value.isascii() and value.isdigit())
+            ):
+                await _respond(guard.refuse(plan, Reason.BAD_REQUEST, started, method=method), send)
+                return
+            if int(value) > plan.max_body:
+                await _respond(
+                    guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method), send
+                )
+                return
+        body, problem = await _read_body(receive, plan.max_body, guard.body_timeout)
+        if problem is not None:
+            if problem is not Reason.BODY_INCOMPLETE:  # a disconnected client gets no answer
+                await _respond(guard.refuse(plan, problem, started, method=method), send)
+            else:
+                guard.refuse(plan, problem, started, method=method)
+            return
+        query = scope.get("query_string", b"")
+        request = WebhookRequest(
+            method=method,
+            path=route_path(scope),
+            headers=headers,
+            body=body,
+            query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
+            params=plan.params,
+        )
+        verdict = guard.check(plan, request, started)
+        if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
+            await _respond(verdict, send)
+            return
+        scope[VERDICT_KEY] = verdict
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive, limit: int, timeout: float) -> tuple[bytes, Reason | None]:
+    """Read the whole body within ``limit`` bytes and ``timeout`` seconds."""
+    try:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+    except RuntimeError:  # not asyncio (e.g. trio): no deadline from us
+        return await _collect(receive, limit)
+    if task is None:
+        return await _collect(receive, limit)
+    timed_out = False
+
+    def expire() -> None:
+        nonlocal timed_out
+        timed_out = True
+        task.cancel()
+
+    # One timer for the whole body: a slow client cannot reset it byte by byte.
+    handle = loop.call_at(loop.time() + timeout, expire)
+    try:
+        return await _collect(receive, limit)
+    except asyncio.CancelledError:
+        if not timed_out:
+            raise
+        uncancel = getattr(task, "uncancel", None)
+        if uncancel is not None:
+            uncancel()
+        return b"", Reason.BODY_TIMEOUT
+    finally:
+        handle.cancel()
+
+
+async def _collect(receive: Receive, limit: int) -> tuple[bytes, Reason | None]:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        kind = message.get("type")
+        if kind != "http.request":
+            return b"", Reason.BODY_INCOMPLETE  # http.disconnect: the client went away
+        chunk = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:
+                return b"", Reason.BODY_TOO_LARGE
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    if not chunks:
+        return b"", None
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
+
+
+async def _respond(verdict: Verdict, send: Send) -> None:
+    status, headers, body = render(verdict)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,87 @@
+"""Secrets and key sets. A ``Secret`` never shows its value in ``repr`` or ``str``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Iterator
+
+__all__ = ("KeySet", "Secret", "compare")
+
+
+class Secret:
+    """One secret value with a key id.
+
+    - ``repr``/``str`` are masked; the value is reachable only through ``value``.
+    - HMAC states are precomputed once per digest and copied per request, which
+      halves the cost of the first HMAC in a request.
+
+    :param value: the secret bytes (str is encoded as UTF-8). Must not be empty or blank.
+    :param key_id: a public name for the key, used in verdicts and logs.
+    """
+
+    __slots__ = ("_hmacs", "_value", "key_id")
+
+    def __init__(self, value: bytes | str, *, key_id: str) -> None:
+        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        if not raw.strip():
+            raise ValueError(f"secret {key_id!r} is empty")
+        self._value = raw
+        self.key_id = key_id
+        self._hmacs: dict[str, hmac.HMAC] = {}
+
+    @property
+    def value(self) -> bytes:
+        return self._value
+
+    def hmac(self, digest: str) -> hmac.HMAC:
+        """A fresh HMAC object keyed with this secret (from a precomputed state)."""
+        state = self._hmacs.get(digest)
+        if state is None:
+            state = self._hmacs[digest] = hmac.new(self._value, digestmod=getattr(hashlib, digest))
+        return state.copy()
+
+    def __repr__(self) -> str:
+        return f"Secret(key_id={self.key_id!r}, value=***)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return self.key_id == other.key_id and hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self.key_id)
+
+
+class KeySet:
+    """The active secrets of a route, newest first. Any of them verifies (rotation)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Iterable[Secret]) -> None:
+        self._keys = tuple(keys)
+
+    def __iter__(self) -> Iterator[Secret]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __repr__(self) -> str:
+        return f"KeySet({[k.key_id for k in self._keys]!r})"
+
+
+def compare(expected: bytes, received: str) -> bool:
+    """Constant-time comparison of a canonical encoding with the received text.
+
+    The received text must be ASCII; anything else is simply unequal (``hmac.compare_digest``
+    raises ``TypeError`` on non-ASCII ``str``, which would turn a 401 into a 500).
+    """
+    if not received.isascii():
+        return False
+    return hmac.compare_digest(expected, received.encode("ascii"))

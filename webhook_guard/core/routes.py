@@ -1,0 +1,170 @@
+"""Routes and path matching.
+
+Patterns are exact paths (``/hooks/dingtalk``), paths with ``{param}`` segments
+(``/hooks/github/{repo}``) and a trailing prefix wildcard (``/hooks/*``). A single
+trailing slash on the pattern or the request is ignored.
+
+Matching runs on the same decoded, app-relative path the router sees (``PATH_INFO``;
+ASGI ``path`` minus ``root_path``). A path that is not an exact match but turns into
+one after loosening (case folding, ``//``, dot segments, ``;`` parameters, backslashes,
+percent-decoding, NUL) is *denied*, never passed through: a router or a proxy might
+normalise it onto the guarded handler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+from urllib.parse import unquote
+
+from webhook_guard.core.scheme import Scheme
+
+__all__ = ("DENY", "Route", "RouteTable")
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Characters and sequences a clean path under a guarded prefix never contains.
+_ODD = re.compile(r"//|/\.|[\\;%\x00]")
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class _Deny:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DENY"
+
+
+#: Returned by ``RouteTable.match`` for disguised variants of a guarded path.
+DENY: Final = _Deny()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A guarded path pattern and the provider scheme that verifies it.
+
+    :param pattern: ``/exact``, ``/with/{param}`` or ``/prefix/*``.
+    :param provider: the scheme, from ``webhook_guard.providers``.
+    :param max_body: largest accepted body in bytes (default: the guard's).
+    :param status: status for authentication failures (default 401).
+    :param unsigned: explicitly accept requests without verification (``verified=False``).
+    :param replay: claim a replay key for every verified request.
+    :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
+    """
+
+    pattern: str
+    provider: Scheme | None = None
+    max_body: int | None = None
+    status: int | None = None
+    unsigned: bool = False
+    replay: bool = True
+    replay_ttl: float | None = None
+    name: str = field(default="", compare=False)
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name if self.provider is not None else "unsigned"
+
+
+def normalise_pattern(pattern: str) -> str:
+    """Validate a pattern and drop a trailing slash; raises ValueError when invalid."""
+    if not pattern.startswith("/"):
+        raise ValueError(f"route pattern {pattern!r} must start with '/'")
+    if _ODD.search(pattern.replace("/*", "")) or "?" in pattern or "#" in pattern:
+        raise ValueError(f"route pattern {pattern!r} contains characters a clean path never has")
+    body = pattern[:-2] if pattern.endswith("/*") else pattern
+    if "*" in body:
+        raise ValueError(f"route pattern {pattern!r}: '*' is only allowed as the last segment")
+    for segment in body.split("/")[1:]:
+        if ("{" in segment or "}" in segment) and not _PARAM.fullmatch(segment):
+            raise ValueError(f"route pattern {pattern!r}: bad parameter segment {segment!r}")
+    if len(pattern) > 1 and pattern.endswith("/") and not pattern.endswith("/*"):
+        pattern = pattern.rstrip("/") or "/"
+    return pattern
+
+
+def _compile(pattern: str, *, loose: bool) -> re.Pattern[str]:
+    wildcard = pattern.endswith("/*")
+    body = pattern[:-2] if wildcard else pattern
+    out, pos = [], 0
+    for m in _PARAM.finditer(body):
+        out.append(re.escape(body[pos : m.start()].lower() if loose else body[pos : m.start()]))
+        out.append(f"(?P<{m.group(1)}>[^/]+)")
+        pos = m.end()
+    out.append(re.escape(body[pos:].lower() if loose else body[pos:]))
+    if wildcard:
+        out.append("(?:/(?P<_rest>.*))?")
+    return re.compile("".join(out), re.DOTALL)
+
+
+def loosen(path: str) -> str:
+    """Every shape a lenient router or proxy might turn ``path`` into, folded into one."""
+    text = path
+    for _ in range(3):  # double and triple encodings
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = text.replace("\\", "/").replace("\x00", "")
+    segments: list[str] = []
+    for raw in text.split("/"):
+        segment = raw.split(";", 1)[0]
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments).lower()
+
+
+class RouteTable:
+    """Compiled routes. ``match(path)`` returns ``(route, params)``, ``DENY`` or None."""
+
+    __slots__ = ("_dynamic", "_loose", "_prefixes", "_static", "routes")
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = tuple(routes)
+        self._static: dict[str, Route] = {}
+        self._dynamic: list[tuple[re.Pattern[str], Route]] = []
+        self._loose: list[re.Pattern[str]] = []
+        prefixes: set[str] = set()
+        for route in self.routes:
+            pattern = route.pattern
+            if "{" in pattern or pattern.endswith("/*"):
+                self._dynamic.append((_compile(pattern, loose=False), route))
+            else:
+                self._static.setdefault(pattern, route)
+            self._loose.append(_compile(pattern, loose=True))
+            first = pattern.split("/", 2)[1]
+            prefixes.add("/" if "{" in first or first == "*" else "/" + first.lower())
+        self._prefixes = tuple(sorted(prefixes))
+
+    def match(self, path: str) -> tuple[Route, Mapping[str, str]] | _Deny | None:
+        """Find the route for an app-relative, decoded path."""
+        key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
+        route = self._static.get(key)
+        if route is not None:
+            return DENY if _ODD.search(path) else (route, _EMPTY)
+        for regex, candidate in self._dynamic:
+            m = regex.fullmatch(key)
+            if m is not None:
+                if _ODD.search(path):
+                    return DENY
+                params = {
+                    ("*" if k == "_rest" else k): v
+                    for k, v in m.groupdict().items()
+                    if v is not None
+                }
+                return candidate, params
+        if not path.lower().startswith(self._prefixes) and not _ODD.search(path):
+            return None
+        loose = loosen(path)
+        loose_key = loose[:-1] if len(loose) > 1 and loose[-1] == "/" else loose
+        for regex in self._loose:
+            if regex.fullmatch(loose_key):
+                return DENY
+        return None

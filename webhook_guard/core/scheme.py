@@ -1,0 +1,125 @@
+"""The contract every provider scheme implements, and the strict parsers they share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from webhook_guard.core.keys import KeySet
+from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.verdict import Reason
+
+__all__ = (
+    "MAX_HEADER_LENGTH",
+    "Check",
+    "Scheme",
+    "SecretRef",
+    "check_window",
+    "parse_timestamp",
+    "single_header",
+)
+
+#: A secret reference: a literal, ``"env:NAME"``, ``"file:/path"``, or a callable
+#: returning the current value(s). A list means rotation (newest first); a mapping
+#: names each key (``{"2026-q4": "env:NEW", "2026-q3": "env:OLD"}``).
+SecretRef = str | bytes | Callable[[], Any]
+SecretSpec = SecretRef | Sequence[SecretRef] | Mapping[str, SecretRef] | None
+
+#: Longest header value a scheme will look at; longer values are malformed.
+MAX_HEADER_LENGTH = 4096
+#: Longest timestamp accepted, in digits (milliseconds until the year 2286 fit in 13).
+MAX_TIMESTAMP_DIGITS = 16
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A scheme's answer for one request.
+
+    :param reason: ``Reason.VERIFIED`` or why not.
+    :param key_id: the key that verified the request.
+    :param replay_material: signed bytes identifying this delivery (None: no replay key).
+    """
+
+    reason: Reason
+    key_id: str | None = None
+    replay_material: bytes | None = None
+    timestamp: int | None = None
+    message_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+class Scheme(abc.ABC):
+    """A provider's verification scheme. Subclasses are configured once, then shared.
+
+    - ``check`` must be total: any request gives a ``Check``, never an exception.
+    - ``sign`` produces the headers a genuine sender would send (for tests and the CLI).
+    """
+
+    #: Registry name, e.g. ``"github"``.
+    name: str = ""
+    #: Whether the signature covers the body.
+    body_signed: bool = True
+    #: Whether routes using this scheme need a secret.
+    needs_secret: bool = True
+
+    def __init__(self, *, secret: SecretSpec) -> None:
+        self.secret = secret
+
+    @abc.abstractmethod
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        """Verify ``request`` with ``keys`` at time ``now`` (seconds since the epoch)."""
+
+    @abc.abstractmethod
+    def sign(
+        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None
+    ) -> dict[str, str]:
+        """Headers that make ``body`` verify under ``secret`` (``timestamp`` in seconds)."""
+
+    def validate(self) -> None:  # noqa: B027 - optional hook
+        """Raise ``ConfigurationError`` for invalid options (called at start-up)."""
+
+    def replay_ttl(self) -> float | None:
+        """How long replay keys must live; None when the route's own TTL applies."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} scheme {self.name!r}>"
+
+
+def single_header(headers: Headers, name: str) -> tuple[str | None, bool]:
+    """The one value of a security header: ``(value, ok)``.
+
+    ``ok`` is False when the header repeats (ASGI shows both; WSGI servers join them
+    with ``,``, which each scheme's grammar then rejects) or is longer than the cap.
+    """
+    values = headers.getlist(name)
+    if not values:
+        return None, True
+    if len(values) > 1 or len(values[0]) > MAX_HEADER_LENGTH:
+        return values[0], False
+    return values[0], True
+
+
+def parse_timestamp(raw: str) -> int | None:
+    """Strict timestamp parser: ASCII digits only, bounded length, else None.
+
+    ``int()`` would accept whitespace, signs, underscores and non-ASCII digits; ``float()``
+    accepts ``nan``. Neither is used on the raw header.
+    """
+    if not raw or len(raw) > MAX_TIMESTAMP_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def check_window(ts_seconds: float, now: float, past: float, future: float) -> Reason | None:
+    """``None`` when ``now - past <= ts <= now + future`` (both ends inclusive)."""
+    if ts_seconds < now - past:
+        return Reason.STALE_TIMESTAMP
+    if ts_seconds > now + future:
+        return Reason.FUTURE_TIMESTAMP
+    return None

@@ -1,0 +1,48 @@
+"""Exceptions raised by webhook_guard.
+
+The tree::
+
+    WebhookGuardError
+     +-- ConfigurationError      bad configuration, raised at start-up (has ``code``)
+     +-- MissingExtraError       an optional dependency is not installed (names the extra)
+     +-- StoreError              the replay store failed or cannot prove freshness
+
+Malformed or forged requests never raise: they produce a rejecting ``Verdict``.
+"""
+
+from __future__ import annotations
+
+__all__ = ("ConfigurationError", "MissingExtraError", "StoreError", "WebhookGuardError")
+
+
+class WebhookGuardError(Exception):
+    """Root of every exception this package raises."""
+
+
+class ConfigurationError(WebhookGuardError):
+    """The guard's configuration is invalid.
+
+    :param message: what is wrong; names the route and the reference, never a secret value.
+    :param code: a stable identifier such as ``webhook_guard.E002``.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(f"[{code}] {message}")
+        self.code = code
+        self.message = message
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        ConfigurationError.__init__(
+            self,
+            f"{module!r} is not installed: pip install 'webhook-guard[{extra}]'",
+            code="webhook_guard.E010",
+        )
+        self.extra = extra
+
+
+class StoreError(WebhookGuardError):
+    """The replay store could not answer; the request is refused with 503."""

@@ -1,0 +1,246 @@
+"""The public ``Guard``: routes + secrets + replay store, shared by the WSGI and ASGI adapters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Engine, Plan
+from webhook_guard.core.keys import KeySet
+from webhook_guard.core.request import WebhookRequest
+from webhook_guard.core.routes import Route, normalise_pattern
+from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
+from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.keysources import KeySource, resolve
+from webhook_guard.observability import DecisionHook, log_decision
+from webhook_guard.stores import MemoryReplayStore, ReplayStore
+
+if TYPE_CHECKING:
+    from webhook_guard._types import ASGIApp, WSGIApp
+    from webhook_guard.asgi import ASGIWebhookGuard
+    from webhook_guard.wsgi import WSGIWebhookGuard
+
+__all__ = ("DEFAULT_BODY_TIMEOUT", "Guard", "get_verdict")
+
+#: Seconds an ASGI request may take to deliver its whole body.
+DEFAULT_BODY_TIMEOUT = 10.0
+
+
+class Guard:
+    """Signature verification in front of a web app's webhook endpoints.
+
+    - Requests on no route pass through untouched, with no body read.
+    - On a route, the body is buffered (bounded), verified, replay-checked, and either
+      passed on with the same bytes and a ``Verdict`` under ``"webhook_guard.verdict"``,
+      or answered with a JSON error and never shown to the app.
+    - Configuration is checked here, at start-up: patterns, provider options, secrets.
+
+    :param routes: the guarded routes.
+    :param max_body: default body limit in bytes (1 MiB).
+    :param body_timeout: seconds an ASGI body may take to arrive (408 after).
+    :param replay_store: ``"memory"`` (default), ``None`` to disable, or a store object.
+    :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
+    :param clock: wall-clock seconds; injected in tests.
+    :param on_decision: called with each verdict and its duration (monitoring hook).
+
+    Example::
+
+        guard = Guard([Route("/hooks/github", github(secret="env:GH_SECRET"))])
+        app.wsgi_app = guard.wsgi(app.wsgi_app)
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        replay_store: ReplayStore | str | None = "memory",
+        replay_ttl: float = DEFAULT_REPLAY_TTL,
+        clock: Callable[[], float] = time.time,
+        on_decision: DecisionHook | None = None,
+    ) -> None:
+        checked: list[Route] = []
+        self._keys: dict[str, KeySource | None] = {}
+        for route in routes:
+            route = _check_route(route)
+            if route.pattern in self._keys:
+                raise ConfigurationError(
+                    f"route {route.pattern!r} is configured twice", code="webhook_guard.E007"
+                )
+            if route.unsigned:
+                self._keys[route.pattern] = None
+            else:
+                assert route.provider is not None
+                self._keys[route.pattern] = resolve(route.provider.secret, route=route.pattern)
+            checked.append(route)
+        if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0:
+            raise ConfigurationError(
+                "max_body must be >= 0, body_timeout and replay_ttl > 0", code="webhook_guard.E006"
+            )
+        self.routes = tuple(checked)
+        self.engine = Engine(checked, max_body=max_body, replay_ttl=replay_ttl)
+        self.body_timeout = float(body_timeout)
+        self.clock = clock
+        self.on_decision = on_decision
+        self.store = _make_store(replay_store)
+
+    # -- the request flow (used by the adapters) -----------------------------------------
+
+    def plan(self, path: str) -> Plan | Verdict | None:
+        """Which route guards ``path``: a ``Plan``, an immediate rejection, or None."""
+        return self.engine.plan(path)
+
+    def check(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
+        """Verify, claim the replay key, record the decision. Never raises on request data."""
+        route = plan.route
+        source = self._keys[route.pattern]
+        keys = source.current() if source is not None else None
+        verdict = self.engine.verify(plan, request, keys or _NO_KEYS, self.clock())
+        if verdict.replay_key is not None and self.store is not None:
+            try:
+                fresh = self.store.claim(verdict.replay_key, self.engine.replay_ttl(route))
+            except Exception:  # store errors, timeouts, a full store: cannot prove freshness
+                verdict = self.engine.reject(plan, Reason.STORE_UNAVAILABLE, body=request.body)
+            else:
+                if not fresh:
+                    verdict = self.engine.reject(plan, Reason.REPLAYED, body=request.body)
+        self.record(verdict, started, method=request.method)
+        return verdict
+
+    def refuse(
+        self, plan: Plan | None, reason: Reason, started: float, *, method: str = ""
+    ) -> Verdict:
+        """A rejection decided before verification (size, framing, path, timeout)."""
+        verdict = self.engine.reject(plan, reason)
+        self.record(verdict, started, method=method)
+        return verdict
+
+    def record(self, verdict: Verdict, started: float, *, method: str = "") -> None:
+        duration = time.perf_counter() - started
+        log_decision(verdict, duration, method=method)
+        if self.on_decision is not None:
+            try:
+                self.on_decision(verdict, duration)
+            except Exception:  # a monitoring hook can never change or break the outcome
+                log_decision(
+                    Verdict(
+                        verified=False,
+                        reason=Reason.INTERNAL_ERROR,
+                        status=500,
+                        route=verdict.route,
+                        provider=verdict.provider,
+                    ),
+                    duration,
+                    method="on_decision",
+                )
+
+    # -- wrapping apps ------------------------------------------------------------------
+
+    def wsgi(self, app: WSGIApp) -> WSGIWebhookGuard:
+        """Wrap a WSGI app: ``app.wsgi_app = guard.wsgi(app.wsgi_app)``."""
+        from webhook_guard.wsgi import WSGIWebhookGuard
+
+        return WSGIWebhookGuard(app, guard=self)
+
+    def asgi(self, app: ASGIApp) -> ASGIWebhookGuard:
+        """Wrap an ASGI app: ``app = guard.asgi(app)``."""
+        from webhook_guard.asgi import ASGIWebhookGuard
+
+        return ASGIWebhookGuard(app, guard=self)
+
+    # -- configuration front ends -------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any], **overrides: Any) -> Guard:
+        """Build a guard from a mapping (see ``webhook_guard.config``)."""
+        from webhook_guard.config import guard_kwargs
+
+        return cls(**{**guard_kwargs(config), **overrides})
+
+    @classmethod
+    def from_file(cls, path: str, **overrides: Any) -> Guard:
+        """Build a guard from a TOML file."""
+        from webhook_guard.config import load_toml
+
+        return cls.from_mapping(load_toml(path), **overrides)
+
+
+_NO_KEYS = KeySet(())
+
+
+def _check_route(route: Route) -> Route:
+    if not isinstance(route, Route):
+        raise ConfigurationError(f"expected a Route, got {route!r}", code="webhook_guard.E006")
+    try:
+        pattern = normalise_pattern(route.pattern)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), code="webhook_guard.E006") from None
+    if not route.unsigned and route.provider is None:
+        raise ConfigurationError(
+            f"route {pattern!r} has no provider; mark it unsigned=True to accept unsigned requests",
+            code="webhook_guard.E003",
+        )
+    if route.max_body is not None and route.max_body < 0:
+        raise ConfigurationError(
+            f"route {pattern!r}: max_body must be >= 0", code="webhook_guard.E006"
+        )
+    if route.status is not None and not 400 <= route.status <= 499:
+        raise ConfigurationError(
+            f"route {pattern!r}: status must be a 4xx code, not {route.status}",
+            code="webhook_guard.E006",
+        )
+    if route.provider is not None:
+        route.provider.validate()
+    if pattern == route.pattern:
+        return route
+    return Route(
+        pattern,
+        route.provider,
+        max_body=route.max_body,
+        status=route.status,
+        unsigned=route.unsigned,
+        replay=route.replay,
+        replay_ttl=route.replay_ttl,
+        name=route.name,
+    )
+
+
+def _make_store(store: ReplayStore | str | None) -> ReplayStore | None:
+    if store is None:
+        return None
+    if isinstance(store, str):
+        if store in ("memory", "memory://"):
+            return MemoryReplayStore()
+        raise ConfigurationError(
+            f"unknown replay store {store!r} (use 'memory' or a store object)",
+            code="webhook_guard.E008",
+        )
+    if not isinstance(store, ReplayStore):
+        raise ConfigurationError(
+            f"replay_store {store!r} has no claim()/release() methods", code="webhook_guard.E008"
+        )
+    return store
+
+
+def get_verdict(source: Any) -> Verdict:
+    """The verdict for a request: from a WSGI environ, an ASGI scope, or a Flask/Werkzeug,
+    Starlette/FastAPI or Django request. Outside a guarded route: not verified.
+    """
+    for mapping in _candidate_mappings(source):
+        verdict = mapping.get(VERDICT_KEY)
+        if isinstance(verdict, Verdict):
+            return verdict
+    return NOT_GUARDED
+
+
+def _candidate_mappings(source: Any) -> list[Mapping[str, Any]]:
+    if isinstance(source, Mapping):
+        return [source]
+    found = []
+    for attr in ("scope", "environ", "META"):  # Starlette/Django ASGI, Werkzeug, Django
+        value = getattr(source, attr, None)
+        if isinstance(value, Mapping):
+            found.append(value)
+    return found

@@ -1,0 +1,67 @@
+"""One structured log event per decision.
+
+Records go to the ``webhook_guard`` logger: INFO for accepted requests, WARNING for
+rejections, ERROR for internal errors. Each record carries a ``webhook_guard`` attribute
+with the fields below; secrets, signatures, tokens and bodies are never included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from webhook_guard.core.verdict import Reason, Verdict
+
+__all__ = ("LOGGER_NAME", "DecisionHook", "log_decision")
+
+LOGGER_NAME = "webhook_guard"
+logger = logging.getLogger(LOGGER_NAME)
+logger.addHandler(logging.NullHandler())
+
+#: Called with every verdict and the time spent deciding, in seconds.
+DecisionHook = Callable[[Verdict, float], None]
+
+
+def outcome_of(verdict: Verdict) -> str:
+    if verdict.verified:
+        return "verified"
+    if verdict.reason is Reason.UNSIGNED:
+        return "unsigned"
+    return "rejected"
+
+
+def log_decision(verdict: Verdict, duration: float, *, method: str = "") -> None:
+    """Emit the decision record for ``verdict``."""
+    if verdict.verified or verdict.reason is Reason.UNSIGNED:
+        level = logging.INFO
+    elif verdict.reason is Reason.INTERNAL_ERROR:
+        level = logging.ERROR
+    else:
+        level = logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
+    fields: dict[str, Any] = {
+        "event": "webhook_guard.decision",
+        "outcome": outcome_of(verdict),
+        "route": verdict.route,
+        "provider": verdict.provider,
+        "reason": verdict.reason.value,
+        "status": verdict.status,
+        "key_id": verdict.key_id,
+        "message_id": verdict.message_id,
+        "method": method,
+        "duration_ms": round(duration * 1000, 3),
+    }
+    logger.log(
+        level,
+        "webhook %s route=%s provider=%s reason=%s status=%s key_id=%s duration_ms=%.3f",
+        fields["outcome"],
+        verdict.route or "-",
+        verdict.provider or "-",
+        verdict.reason.value,
+        verdict.status,
+        verdict.key_id or "-",
+        fields["duration_ms"],
+        extra={"webhook_guard": fields},
+    )

@@ -1,0 +1,65 @@
+"""The in-process replay store: bounded, expiring by an injected clock, thread-safe."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from webhook_guard.exceptions import StoreError
+
+__all__ = ("DEFAULT_MAX_ENTRIES", "MemoryReplayStore")
+
+DEFAULT_MAX_ENTRIES = 200_000
+
+
+class MemoryReplayStore:
+    """Remembers replay keys in this process only.
+
+    - Protects one process: under several worker processes each has its own memory,
+      so use the Redis store there.
+    - Bounded: when full of live keys it refuses (``StoreError`` → 503) instead of
+      evicting a key that is still inside its window, which would reopen replay.
+
+    :param max_entries: most keys held at once.
+    :param clock: returns seconds; ``time.monotonic`` by default.
+    """
+
+    def __init__(
+        self, *, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self._clock = clock
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def claim(self, key: str, ttl: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            expires = self._expiry.get(key)
+            if expires is not None and expires > now:
+                return False
+            if expires is None and len(self._expiry) >= self.max_entries:
+                self._sweep(now)
+                if len(self._expiry) >= self.max_entries:
+                    raise StoreError("memory replay store is full of live keys")
+            elif now >= self._next_sweep:
+                self._sweep(now)
+            self._expiry[key] = now + ttl
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._expiry.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        expired = [k for k, exp in self._expiry.items() if exp <= now]
+        for k in expired:
+            del self._expiry[k]
+        self._next_sweep = now + 60.0
+
+    def __len__(self) -> int:
+        return len(self._expiry)

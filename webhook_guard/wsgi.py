@@ -1,0 +1,129 @@
+"""WSGI adapter: ``app.wsgi_app = guard.wsgi(app.wsgi_app)``.
+
+For a guarded path the body is read within the route's limit (413 on a declared
+``Content-Length`` above it, before reading), verified, and handed on as a fresh
+``wsgi.input`` holding exactly the verified bytes with a matching ``CONTENT_LENGTH``.
+Chunked bodies are read only when the server sets ``wsgi.input_terminated`` (PEP 3333
+servers need not signal EOF otherwise); without it a body with no length gets 411.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+from webhook_guard._types import Environ, StartResponse, WSGIApp
+from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
+from webhook_guard.guard import Guard
+from webhook_guard.responses import render
+
+__all__ = ("WSGIWebhookGuard",)
+
+_CHUNK = 64 * 1024
+_MAX_LENGTH_DIGITS = 18
+
+
+class WSGIWebhookGuard:
+    """WSGI middleware running a ``Guard`` in front of ``app``.
+
+    :param app: the WSGI application.
+    :param guard: a configured ``Guard``; or pass ``routes=`` and ``Guard`` options.
+    """
+
+    def __init__(self, app: WSGIApp, guard: Guard | None = None, **options: Any) -> None:
+        self.app = app
+        self.guard = guard if guard is not None else Guard(**options)
+        self._plan = self.guard.plan
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.isascii():  # PEP 3333 carries bytes as latin-1; routers decode UTF-8
+            path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+        plan = self._plan(path)
+        if plan is None:
+            if VERDICT_KEY in environ:
+                del environ[VERDICT_KEY]
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        guard = self.guard
+        method = environ.get("REQUEST_METHOD", "GET")
+        if isinstance(plan, Verdict):
+            return _respond(guard.refuse(None, plan.reason, started, method=method), start_response)
+        body, problem = _read_body(environ, plan.max_body)
+        if problem is not None:
+            return _respond(guard.refuse(plan, problem, started, method=method), start_response)
+        request = WebhookRequest(
+            method=method,
+            path=path,
+            headers=Headers.from_environ(environ),
+            body=body,
+            query=environ.get("QUERY_STRING", ""),
+            params=plan.params,
+        )
+        verdict = guard.check(plan, request, started)
+        if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
+            return _respond(verdict, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ[VERDICT_KEY] = verdict
+        return self.app(environ, start_response)
+
+
+def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:
+    declared = environ.get("CONTENT_LENGTH") or ""
+    stream = environ.get("wsgi.input")
+    if declared:
+        if len(declared) > _MAX_LENGTH_DIGITS or not (declared.isascii() and declared.isdigit()):
+            return b"", Reason.BAD_REQUEST
+        length = int(declared)
+        if length > limit:
+            return b"", Reason.BODY_TOO_LARGE
+        if length == 0:
+            return b"", None
+        return _read_exactly(stream, length)
+    if environ.get("wsgi.input_terminated"):
+        return _read_to_end(stream, limit)
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        return b"", Reason.LENGTH_REQUIRED
+    return b"", None
+
+
+def _read_exactly(stream: Any, length: int) -> tuple[bytes, Reason | None]:
+    chunks, remaining = [], length
+    try:
+        while remaining:
+            chunk = stream.read(min(remaining, _CHUNK))
+            if not chunk:
+                return b"", Reason.BODY_INCOMPLETE
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except Exception:  # client disconnects surface as server-specific exceptions
+        return b"", Reason.BODY_INCOMPLETE
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
+
+
+def _read_to_end(stream: Any, limit: int) -> tuple[bytes, Reason | None]:
+    chunks, total = [], 0
+    try:
+        while True:
+            chunk = stream.read(min(limit + 1 - total, _CHUNK) or 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                return b"", Reason.BODY_TOO_LARGE
+    except Exception:
+        return b"", Reason.BODY_INCOMPLETE
+    return b"".join(chunks), None
+
+
+def _respond(verdict: Verdict, start_response: StartResponse) -> list[bytes]:
+    status, headers, body = render(verdict)
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    return [body]
