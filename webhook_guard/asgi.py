@@ -107,7 +107,7 @@ class ASGIWebhookGuard:
             query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
             params=plan.params,
         )
-        verdict = guard.check(plan, request, started)
+        verdict = await guard.acheck(plan, request, started)
         if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
             await _respond(verdict, send)
             return
@@ -121,7 +121,26 @@ class ASGIWebhookGuard:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        if verdict.replay_key is None or guard.store is None:
+            await self.app(scope, replay, send)
+            return
+        decided = False
+
+        async def settle(status: int | None) -> None:
+            nonlocal decided
+            if not decided:
+                decided = True
+                await guard.afinish(verdict, status)
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await settle(message.get("status", 200))
+            await send(message)
+
+        try:
+            await self.app(scope, replay, tracking_send)
+        finally:
+            await settle(None)  # the app raised, or returned without a response
 
 
 async def _read_body(receive: Receive, limit: int, timeout: float) -> tuple[bytes, Reason | None]:

@@ -55,6 +55,14 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str
         return exc.code, json.loads(exc.read())
 
 
+def _reason(reply: dict[str, Any]) -> str:
+    if "error" in reply:
+        return str(reply["error"])
+    if reply.get("status") == "duplicate":
+        return "duplicate (acknowledged)"
+    return "verified" if reply.get("verified") else "-"
+
+
 def demo(out: Any = None) -> int:
     """Start a guarded server on 127.0.0.1, send genuine and hostile requests, print outcomes."""
     out = out or sys.stdout
@@ -92,7 +100,7 @@ def demo(out: Any = None) -> int:
                 ("genuine", body, genuine),
                 ("forged signature", body, forged),
                 ("missing signature", body, {}),
-                ("replayed", body, genuine),
+                ("replayed after success", body, genuine),
             ]
             if name == "dingtalk":
                 cases.insert(
@@ -123,7 +131,7 @@ def demo(out: Any = None) -> int:
                         name,
                         label,
                         status,
-                        reply.get("error", "verified" if reply.get("verified") else "-"),
+                        _reason(reply),
                         reached,
                     )
                 )

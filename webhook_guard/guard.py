@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Engine, Plan
@@ -13,8 +14,8 @@ from webhook_guard.core.routes import Route, normalise_pattern
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.keysources import KeySource, resolve
-from webhook_guard.observability import DecisionHook, log_decision
-from webhook_guard.stores import MemoryReplayStore, ReplayStore
+from webhook_guard.observability import DecisionHook, log_decision, log_store_failure
+from webhook_guard.stores import Claim, ReplayStore, store_from_url
 
 if TYPE_CHECKING:
     from webhook_guard._types import ASGIApp, WSGIApp
@@ -39,10 +40,14 @@ class Guard:
     :param routes: the guarded routes.
     :param max_body: default body limit in bytes (1 MiB).
     :param body_timeout: seconds an ASGI body may take to arrive (408 after).
-    :param replay_store: ``"memory"`` (default), ``None`` to disable, or a store object.
+    :param replay_store: ``"memory"`` (default), ``"redis://host:6379/0"``, a store object,
+        or ``None`` to disable replay protection.
     :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
     :param clock: wall-clock seconds; injected in tests.
     :param on_decision: called with each verdict and its duration (monitoring hook).
+    :param duplicate_status: status acknowledging a duplicate of a processed delivery
+        (200 by default, so the provider stops retrying; 409 on request).
+    :param check_store: check at start-up that the replay store answers (Redis).
 
     Example::
 
@@ -56,10 +61,12 @@ class Guard:
         *,
         max_body: int = DEFAULT_MAX_BODY,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
-        replay_store: ReplayStore | str | None = "memory",
+        replay_store: Any = "memory",
         replay_ttl: float = DEFAULT_REPLAY_TTL,
         clock: Callable[[], float] = time.time,
         on_decision: DecisionHook | None = None,
+        duplicate_status: int = 200,
+        check_store: bool = True,
     ) -> None:
         checked: list[Route] = []
         self._keys: dict[str, KeySource | None] = {}
@@ -79,12 +86,22 @@ class Guard:
             raise ConfigurationError(
                 "max_body must be >= 0, body_timeout and replay_ttl > 0", code="webhook_guard.E006"
             )
+        if duplicate_status not in (200, 202, 204, 409):
+            raise ConfigurationError(
+                f"duplicate_status must be 200, 202, 204 or 409, not {duplicate_status}",
+                code="webhook_guard.E006",
+            )
         self.routes = tuple(checked)
+        self._routes_by_pattern = {r.pattern: r for r in checked}
+        self.duplicate_status = duplicate_status
         self.engine = Engine(checked, max_body=max_body, replay_ttl=replay_ttl)
         self.body_timeout = float(body_timeout)
         self.clock = clock
         self.on_decision = on_decision
         self.store = _make_store(replay_store)
+        ping = getattr(self.store, "ping", None)
+        if check_store and ping is not None:
+            ping()
 
     # -- the request flow (used by the adapters) -----------------------------------------
 
@@ -92,22 +109,79 @@ class Guard:
         """Which route guards ``path``: a ``Plan``, an immediate rejection, or None."""
         return self.engine.plan(path)
 
-    def check(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
-        """Verify, claim the replay key, record the decision. Never raises on request data."""
-        route = plan.route
-        source = self._keys[route.pattern]
+    def verify(self, plan: Plan, request: WebhookRequest) -> Verdict:
+        """Verify ``request`` on ``plan``'s route with its current keys (no replay check)."""
+        source = self._keys[plan.route.pattern]
         keys = source.current() if source is not None else None
-        verdict = self.engine.verify(plan, request, keys or _NO_KEYS, self.clock())
+        return self.engine.verify(plan, request, keys or _NO_KEYS, self.clock())
+
+    def _settle(self, plan: Plan, verdict: Verdict, claim: Claim | None) -> Verdict:
+        if claim is None:
+            return self.engine.reject(plan, Reason.STORE_UNAVAILABLE, body=verdict.body)
+        if claim is Claim.NEW:
+            return verdict
+        if claim is Claim.DONE:
+            return replace(
+                verdict, verified=False, reason=Reason.DUPLICATE, status=self.duplicate_status
+            )
+        return self.engine.reject(plan, Reason.REPLAYED, body=verdict.body)
+
+    def check(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
+        """Verify, claim the replay key (sync store), record. Never raises on request data."""
+        verdict = self.verify(plan, request)
         if verdict.replay_key is not None and self.store is not None:
             try:
-                fresh = self.store.claim(verdict.replay_key, self.engine.replay_ttl(route))
-            except Exception:  # store errors, timeouts, a full store: cannot prove freshness
-                verdict = self.engine.reject(plan, Reason.STORE_UNAVAILABLE, body=request.body)
-            else:
-                if not fresh:
-                    verdict = self.engine.reject(plan, Reason.REPLAYED, body=request.body)
+                claim: Claim | None = self.store.claim(verdict.replay_key, self._ttl(plan))
+            except Exception:  # errors, timeouts, a full store: cannot prove freshness
+                claim = None
+            verdict = self._settle(plan, verdict, claim)
         self.record(verdict, started, method=request.method)
         return verdict
+
+    async def acheck(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
+        """``check`` with the store's async client (ASGI)."""
+        verdict = self.verify(plan, request)
+        if verdict.replay_key is not None and self.store is not None:
+            try:
+                claim: Claim | None = await self.store.aclaim(verdict.replay_key, self._ttl(plan))
+            except Exception:
+                claim = None
+            verdict = self._settle(plan, verdict, claim)
+        self.record(verdict, started, method=request.method)
+        return verdict
+
+    def finish(self, verdict: Verdict, status: int | None) -> None:
+        """The app answered ``status`` (None: it raised): commit or release the claim."""
+        key = verdict.replay_key
+        if key is None or self.store is None or not verdict.verified:
+            return
+        try:
+            if status is not None and status < 500:
+                self.store.commit(key, self._ttl_for(verdict))
+            else:
+                self.store.release(key)
+        except Exception:
+            log_store_failure(verdict)
+
+    async def afinish(self, verdict: Verdict, status: int | None) -> None:
+        """``finish`` with the store's async client (ASGI)."""
+        key = verdict.replay_key
+        if key is None or self.store is None or not verdict.verified:
+            return
+        try:
+            if status is not None and status < 500:
+                await self.store.acommit(key, self._ttl_for(verdict))
+            else:
+                await self.store.arelease(key)
+        except Exception:
+            log_store_failure(verdict)
+
+    def _ttl(self, plan: Plan) -> float:
+        return self.engine.replay_ttl(plan.route)
+
+    def _ttl_for(self, verdict: Verdict) -> float:
+        source = self._routes_by_pattern[verdict.route]
+        return self.engine.replay_ttl(source)
 
     def refuse(
         self, plan: Plan | None, reason: Reason, started: float, *, method: str = ""
@@ -207,19 +281,21 @@ def _check_route(route: Route) -> Route:
     )
 
 
-def _make_store(store: ReplayStore | str | None) -> ReplayStore | None:
+def _make_store(store: Any) -> ReplayStore | None:
     if store is None:
         return None
     if isinstance(store, str):
-        if store in ("memory", "memory://"):
-            return MemoryReplayStore()
-        raise ConfigurationError(
-            f"unknown replay store {store!r} (use 'memory' or a store object)",
-            code="webhook_guard.E008",
-        )
+        return store_from_url(store)
+    if type(store).__module__.startswith("redis"):  # a redis-py client object
+        from webhook_guard.stores.redis import RedisReplayStore
+
+        if type(store).__module__.startswith("redis.asyncio"):
+            return RedisReplayStore(async_client=store)
+        return RedisReplayStore(client=store)
     if not isinstance(store, ReplayStore):
         raise ConfigurationError(
-            f"replay_store {store!r} has no claim()/release() methods", code="webhook_guard.E008"
+            f"replay_store {store!r} does not implement the ReplayStore interface",
+            code="webhook_guard.E008",
         )
     return store
 

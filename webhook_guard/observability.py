@@ -28,12 +28,14 @@ def outcome_of(verdict: Verdict) -> str:
         return "verified"
     if verdict.reason is Reason.UNSIGNED:
         return "unsigned"
+    if verdict.reason is Reason.DUPLICATE:
+        return "duplicate"
     return "rejected"
 
 
 def log_decision(verdict: Verdict, duration: float, *, method: str = "") -> None:
     """Emit the decision record for ``verdict``."""
-    if verdict.verified or verdict.reason is Reason.UNSIGNED:
+    if verdict.verified or verdict.reason in (Reason.UNSIGNED, Reason.DUPLICATE):
         level = logging.INFO
     elif verdict.reason is Reason.INTERNAL_ERROR:
         level = logging.ERROR
@@ -64,4 +66,20 @@ def log_decision(verdict: Verdict, duration: float, *, method: str = "") -> None
         verdict.key_id or "-",
         fields["duration_ms"],
         extra={"webhook_guard": fields},
+    )
+
+
+def log_store_failure(verdict: Verdict) -> None:
+    """The store failed to commit or release a claim after the app answered."""
+    logger.error(
+        "webhook_guard replay store failed to settle a claim route=%s provider=%s",
+        verdict.route,
+        verdict.provider,
+        extra={
+            "webhook_guard": {
+                "event": "webhook_guard.store_failure",
+                "route": verdict.route,
+                "provider": verdict.provider,
+            }
+        },
     )

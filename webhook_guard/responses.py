@@ -20,7 +20,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.MALFORMED_TIMESTAMP: "The timestamp is malformed.",
     Reason.STALE_TIMESTAMP: "The timestamp is too old.",
     Reason.FUTURE_TIMESTAMP: "The timestamp is in the future.",
-    Reason.REPLAYED: "This delivery was already received.",
+    Reason.REPLAYED: "This delivery is already being processed.",
     Reason.NO_ACTIVE_KEY: "No key is active for this endpoint.",
     Reason.BAD_PATH: "The request path is not in canonical form.",
     Reason.BAD_REQUEST: "The request is malformed.",
@@ -36,6 +36,9 @@ _BODIES: dict[Reason, bytes] = {
     reason: json.dumps({"error": reason.value, "message": text}).encode("ascii")
     for reason, text in MESSAGES.items()
 }
+_BODIES[Reason.DUPLICATE] = json.dumps(
+    {"status": "duplicate", "message": "This delivery was already processed."}
+).encode("ascii")
 RETRY_AFTER = "5"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -71,7 +71,53 @@ class WSGIWebhookGuard:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ[VERDICT_KEY] = verdict
-        return self.app(environ, start_response)
+        if verdict.replay_key is None or guard.store is None:
+            return self.app(environ, start_response)
+        return _Settling(self.app, guard, verdict).run(environ, start_response)
+
+
+class _Settling:
+    """Runs the app and commits the replay claim on a status below 500, else releases it."""
+
+    __slots__ = ("app", "decided", "guard", "verdict")
+
+    def __init__(self, app: WSGIApp, guard: Guard, verdict: Verdict) -> None:
+        self.app = app
+        self.guard = guard
+        self.verdict = verdict
+        self.decided = False
+
+    def settle(self, status: int | None) -> None:
+        if not self.decided:
+            self.decided = True
+            self.guard.finish(self.verdict, status)
+
+    def run(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def tracking(status: str, headers: Any, exc_info: Any = None) -> Any:
+            code = status[:3]
+            self.settle(int(code) if code.isdigit() else None)
+            return start_response(status, headers, exc_info)
+
+        try:
+            result = self.app(environ, tracking)
+        except BaseException:
+            self.settle(None)
+            raise
+        if self.decided:
+            return result
+        return self._deferred(result)  # start_response is called on first iteration
+
+    def _deferred(self, result: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            yield from result
+        except BaseException:
+            self.settle(None)
+            raise
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            self.settle(None)
 
 
 def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:

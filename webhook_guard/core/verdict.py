@@ -36,6 +36,7 @@ class Reason(str, enum.Enum):
     STALE_TIMESTAMP = "stale_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     REPLAYED = "replayed"
+    DUPLICATE = "duplicate"
     NO_ACTIVE_KEY = "no_active_key"
     BAD_PATH = "bad_path"
     BAD_REQUEST = "bad_request"
@@ -72,6 +73,7 @@ _STATUS: dict[Reason, int] = {
     Reason.STALE_TIMESTAMP: 401,
     Reason.FUTURE_TIMESTAMP: 401,
     Reason.REPLAYED: 409,
+    Reason.DUPLICATE: 200,
     Reason.NO_ACTIVE_KEY: 401,
     Reason.BAD_PATH: 400,
     Reason.BAD_REQUEST: 400,

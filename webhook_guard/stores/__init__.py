@@ -1,25 +1,55 @@
-"""Replay stores: remember verified deliveries so a replay is refused.
+"""Replay stores: remember verified deliveries so each is processed once.
 
-A store answers one question atomically: ``claim(key, ttl)`` is True the first time a key
-is claimed within its TTL and False afterwards. It raises ``StoreError`` when it cannot
-answer; the guard then refuses the request with 503 (fail closed).
+A store answers atomically, for a replay key derived from signed material:
+
+- ``claim(key, ttl)``: ``Claim.NEW`` the first time (the key is now *pending*),
+  ``Claim.IN_FLIGHT`` while another copy is being processed, ``Claim.DONE`` after it
+  was committed;
+- ``commit(key, ttl)``: the app answered below 500, the delivery is done;
+- ``release(key)``: the app failed, so the provider's retry must be accepted.
+
+Each has an ``a``-prefixed coroutine twin for ASGI. A store raises ``StoreError`` when it
+cannot answer; the guard then refuses with 503 (fail closed).
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from webhook_guard.stores._claim import Claim
 from webhook_guard.stores.memory import MemoryReplayStore
 
-__all__ = ("MemoryReplayStore", "ReplayStore")
+__all__ = ("Claim", "MemoryReplayStore", "ReplayStore", "store_from_url")
 
 
 @runtime_checkable
 class ReplayStore(Protocol):
-    """The replay store interface used by the WSGI adapter (and by ASGI for in-memory stores)."""
+    """What the adapters need from a replay store."""
 
-    def claim(self, key: str, ttl: float) -> bool:
-        """Atomically record ``key`` for ``ttl`` seconds; False if it is already recorded."""
+    def claim(self, key: str, ttl: float) -> Claim: ...
 
-    def release(self, key: str) -> None:
-        """Forget ``key`` (the app failed, so the provider's retry must be accepted)."""
+    def commit(self, key: str, ttl: float) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+    async def aclaim(self, key: str, ttl: float) -> Claim: ...
+
+    async def acommit(self, key: str, ttl: float) -> None: ...
+
+    async def arelease(self, key: str) -> None: ...
+
+
+def store_from_url(url: str, **options: object) -> ReplayStore:
+    """``"memory"``/``"memory://"`` or ``"redis://..."``/``"rediss://..."``/``"unix://..."``."""
+    from webhook_guard.exceptions import ConfigurationError
+
+    if url in ("memory", "memory://"):
+        return MemoryReplayStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from webhook_guard.stores.redis import RedisReplayStore
+
+        return RedisReplayStore(url, **options)  # type: ignore[arg-type]
+    raise ConfigurationError(
+        f"unknown replay store {url!r} (use 'memory', 'redis://...' or a store object)",
+        code="webhook_guard.E008",
+    )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from webhook_guard.exceptions import StoreError
+from webhook_guard.stores._claim import Claim
 
 __all__ = ("DEFAULT_MAX_ENTRIES", "MemoryReplayStore")
 
@@ -16,8 +17,8 @@ DEFAULT_MAX_ENTRIES = 200_000
 class MemoryReplayStore:
     """Remembers replay keys in this process only.
 
-    - Protects one process: under several worker processes each has its own memory,
-      so use the Redis store there.
+    - Protects one process: under several worker processes each has its own memory, so
+      a replay can be accepted once per process. Use the Redis store there.
     - Bounded: when full of live keys it refuses (``StoreError`` → 503) instead of
       evicting a key that is still inside its window, which would reopen replay.
 
@@ -32,34 +33,49 @@ class MemoryReplayStore:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
         self._clock = clock
-        self._expiry: dict[str, float] = {}
+        self._entries: dict[str, tuple[float, bool]] = {}  # key -> (expiry, committed)
         self._lock = threading.Lock()
         self._next_sweep = 0.0
 
-    def claim(self, key: str, ttl: float) -> bool:
+    def claim(self, key: str, ttl: float) -> Claim:
         now = self._clock()
         with self._lock:
-            expires = self._expiry.get(key)
-            if expires is not None and expires > now:
-                return False
-            if expires is None and len(self._expiry) >= self.max_entries:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                return Claim.DONE if entry[1] else Claim.IN_FLIGHT
+            if entry is None and len(self._entries) >= self.max_entries:
                 self._sweep(now)
-                if len(self._expiry) >= self.max_entries:
+                if len(self._entries) >= self.max_entries:
                     raise StoreError("memory replay store is full of live keys")
             elif now >= self._next_sweep:
                 self._sweep(now)
-            self._expiry[key] = now + ttl
-            return True
+            self._entries[key] = (now + ttl, False)
+            return Claim.NEW
+
+    def commit(self, key: str, ttl: float) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries[key] = (entry[0], True)
 
     def release(self, key: str) -> None:
         with self._lock:
-            self._expiry.pop(key, None)
+            self._entries.pop(key, None)
+
+    async def aclaim(self, key: str, ttl: float) -> Claim:
+        return self.claim(key, ttl)
+
+    async def acommit(self, key: str, ttl: float) -> None:
+        self.commit(key, ttl)
+
+    async def arelease(self, key: str) -> None:
+        self.release(key)
 
     def _sweep(self, now: float) -> None:
-        expired = [k for k, exp in self._expiry.items() if exp <= now]
+        expired = [k for k, (exp, _) in self._entries.items() if exp <= now]
         for k in expired:
-            del self._expiry[k]
+            del self._entries[k]
         self._next_sweep = now + 60.0
 
     def __len__(self) -> int:
-        return len(self._expiry)
+        return len(self._entries)
