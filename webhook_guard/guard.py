@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -14,8 +15,13 @@ from webhook_guard.core.routes import Route, normalise_pattern
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.keysources import KeySource, resolve
-from webhook_guard.observability import DecisionHook, log_decision, log_store_failure
-from webhook_guard.stores import Claim, ReplayStore, store_from_url
+from webhook_guard.observability import (
+    DecisionHook,
+    log_decision,
+    log_store_failure,
+    warn_memory_store,
+)
+from webhook_guard.stores import Claim, MemoryReplayStore, ReplayStore, store_from_url
 
 if TYPE_CHECKING:
     from webhook_guard._types import ASGIApp, WSGIApp
@@ -99,6 +105,8 @@ class Guard:
         self.clock = clock
         self.on_decision = on_decision
         self.store = _make_store(replay_store)
+        if isinstance(self.store, MemoryReplayStore) and _workers_from_env() > 1:
+            warn_memory_store("WEB_CONCURRENCY is above 1")
         ping = getattr(self.store, "ping", None)
         if check_store and ping is not None:
             ping()
@@ -279,6 +287,11 @@ def _check_route(route: Route) -> Route:
         replay_ttl=route.replay_ttl,
         name=route.name,
     )
+
+
+def _workers_from_env() -> int:
+    value = os.environ.get("WEB_CONCURRENCY", "")
+    return int(value) if value.isascii() and value.isdigit() else 1
 
 
 def _make_store(store: Any) -> ReplayStore | None:

@@ -83,3 +83,14 @@ def log_store_failure(verdict: Verdict) -> None:
             }
         },
     )
+
+
+def warn_memory_store(why: str) -> None:
+    """The in-memory replay store protects one process only; say so when there are several."""
+    logger.warning(
+        "webhook_guard: the in-memory replay store protects one process only, but %s; "
+        "a replayed webhook can be accepted once per process. Use "
+        "replay_store='redis://...' with several workers.",
+        why,
+        extra={"webhook_guard": {"event": "webhook_guard.memory_store_multiprocess"}},
+    )

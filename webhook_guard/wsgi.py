@@ -19,7 +19,9 @@ from webhook_guard._types import Environ, StartResponse, WSGIApp
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
+from webhook_guard.observability import warn_memory_store
 from webhook_guard.responses import render
+from webhook_guard.stores import MemoryReplayStore
 
 __all__ = ("WSGIWebhookGuard",)
 
@@ -38,6 +40,7 @@ class WSGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._plan = self.guard.plan
+        self._warned = not isinstance(self.guard.store, MemoryReplayStore)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -50,6 +53,9 @@ class WSGIWebhookGuard:
             return self.app(environ, start_response)
         started = time.perf_counter()
         guard = self.guard
+        if not self._warned and environ.get("wsgi.multiprocess"):
+            self._warned = True
+            warn_memory_store("the WSGI server runs several processes (wsgi.multiprocess)")
         method = environ.get("REQUEST_METHOD", "GET")
         if isinstance(plan, Verdict):
             return _respond(guard.refuse(None, plan.reason, started, method=method), start_response)
