@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
+from webhook_guard._url import public_url
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -98,18 +100,42 @@ class ASGIWebhookGuard:
             else:
                 guard.refuse(plan, problem, started, method=method)
             return
-        query = scope.get("query_string", b"")
+        raw_query = scope.get("query_string", b"")
+        query = raw_query.decode("latin-1") if isinstance(raw_query, bytes) else str(raw_query)
+        path = route_path(scope)
+        url = ""
+        scheme = plan.route.provider
+        if scheme is not None and scheme.needs_url:
+            client = scope.get("client")
+            server = scope.get("server")
+            default_host = f"{server[0]}:{server[1]}" if server else ""
+            url = public_url(
+                configured=plan.route.public_url,
+                scheme=scope.get("scheme", "http"),
+                host=headers.get("host") or default_host,
+                root_path=scope.get("root_path", ""),
+                path=path,
+                query=query,
+                headers=headers,
+                peer=client[0] if client else None,
+                trusted=guard.trusted_proxies,
+            )
         request = WebhookRequest(
             method=method,
-            path=route_path(scope),
+            path=path,
             headers=headers,
             body=body,
-            query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
+            query=query,
+            url=url,
             params=plan.params,
         )
         verdict = await guard.acheck(plan, request, started)
         if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
             await _respond(verdict, send)
+            return
+        if verdict.response is not None:  # a verified handshake the guard answers itself
+            status, response_headers, content = verdict.response
+            await _send_response(send, status, response_headers, content)
             return
         scope[VERDICT_KEY] = verdict
         replayed = False
@@ -197,6 +223,12 @@ async def _collect(receive: Receive, limit: int) -> tuple[bytes, Reason | None]:
 
 async def _respond(verdict: Verdict, send: Send) -> None:
     status, headers, body = render(verdict)
+    await _send_response(send, status, headers, body)
+
+
+async def _send_response(
+    send: Send, status: int, headers: Iterable[tuple[str, str]], body: bytes
+) -> None:
     await send(
         {
             "type": "http.response.start",

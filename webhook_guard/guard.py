@@ -54,6 +54,9 @@ class Guard:
     :param duplicate_status: status acknowledging a duplicate of a processed delivery
         (200 by default, so the provider stops retrying; 409 on request).
     :param check_store: check at start-up that the replay store answers (Redis).
+    :param trusted_proxies: peer addresses whose ``X-Forwarded-Proto``/``X-Forwarded-Host``
+        are honoured when rebuilding the URL for URL-signed schemes. Empty by default:
+        forwarded headers from anyone else are ignored (prefer a route's ``public_url``).
 
     Example::
 
@@ -73,6 +76,7 @@ class Guard:
         on_decision: DecisionHook | None = None,
         duplicate_status: int = 200,
         check_store: bool = True,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         checked: list[Route] = []
         self._keys: dict[str, KeySource | None] = {}
@@ -100,6 +104,7 @@ class Guard:
         self.routes = tuple(checked)
         self._routes_by_pattern = {r.pattern: r for r in checked}
         self.duplicate_status = duplicate_status
+        self.trusted_proxies = frozenset(trusted_proxies)
         self.engine = Engine(checked, max_body=max_body, replay_ttl=replay_ttl)
         self.body_timeout = float(body_timeout)
         self.clock = clock
@@ -275,18 +280,12 @@ def _check_route(route: Route) -> Route:
         )
     if route.provider is not None:
         route.provider.validate()
-    if pattern == route.pattern:
-        return route
-    return Route(
-        pattern,
-        route.provider,
-        max_body=route.max_body,
-        status=route.status,
-        unsigned=route.unsigned,
-        replay=route.replay,
-        replay_ttl=route.replay_ttl,
-        name=route.name,
-    )
+    if route.public_url is not None and not route.public_url.startswith(("https://", "http://")):
+        raise ConfigurationError(
+            f"route {pattern!r}: public_url must be an absolute http(s) URL",
+            code="webhook_guard.E006",
+        )
+    return route if pattern == route.pattern else replace(route, pattern=pattern)
 
 
 def _workers_from_env() -> int:

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
+from webhook_guard._url import public_url
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -62,17 +63,38 @@ class WSGIWebhookGuard:
         body, problem = _read_body(environ, plan.max_body)
         if problem is not None:
             return _respond(guard.refuse(plan, problem, started, method=method), start_response)
+        headers = Headers.from_environ(environ)
+        query = environ.get("QUERY_STRING", "")
+        url = ""
+        scheme = plan.route.provider
+        if scheme is not None and scheme.needs_url:
+            url = public_url(
+                configured=plan.route.public_url,
+                scheme=environ.get("wsgi.url_scheme", "http"),
+                host=environ.get("HTTP_HOST") or _server_host(environ),
+                root_path=environ.get("SCRIPT_NAME", ""),
+                path=path,
+                query=query,
+                headers=headers,
+                peer=environ.get("REMOTE_ADDR"),
+                trusted=guard.trusted_proxies,
+            )
         request = WebhookRequest(
             method=method,
             path=path,
-            headers=Headers.from_environ(environ),
+            headers=headers,
             body=body,
-            query=environ.get("QUERY_STRING", ""),
+            query=query,
+            url=url,
             params=plan.params,
         )
         verdict = guard.check(plan, request, started)
         if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
             return _respond(verdict, start_response)
+        if verdict.response is not None:  # a verified handshake the guard answers itself
+            status, response_headers, content = verdict.response
+            start_response(f"{status} {HTTPStatus(status).phrase}", list(response_headers))
+            return [content]
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
@@ -124,6 +146,12 @@ class _Settling:
             if close is not None:
                 close()
             self.settle(None)
+
+
+def _server_host(environ: Environ) -> str:
+    name, port = environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", "")
+    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    return name if port in ("", default) else f"{name}:{port}"
 
 
 def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:

@@ -105,7 +105,7 @@ class Engine:
         if check.reason is not Reason.VERIFIED:
             return self.reject(plan, check.reason, body=request.body)
         replay_key = None
-        if route.replay and check.replay_material is not None:
+        if route.replay and check.replay_material is not None and check.response is None:
             digest = hashlib.sha256(route.pattern.encode() + b"\x00" + check.replay_material)
             replay_key = digest.hexdigest()[:40]
         return Verdict(
@@ -122,6 +122,7 @@ class Engine:
             replay_key=replay_key,
             details=check.details,
             body=request.body,
+            response=check.response,
         )
 
     def replay_ttl(self, route: Route) -> float:

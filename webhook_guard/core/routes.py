@@ -52,6 +52,8 @@ class Route:
     :param unsigned: explicitly accept requests without verification (``verified=False``).
     :param replay: claim a replay key for every verified request.
     :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
+    :param public_url: the URL the provider calls, for URL-signed schemes (Twilio, Square, ...)
+        behind proxies; the query string of the request is appended.
     """
 
     pattern: str
@@ -61,6 +63,7 @@ class Route:
     unsigned: bool = False
     replay: bool = True
     replay_ttl: float | None = None
+    public_url: str | None = None
     name: str = field(default="", compare=False)
 
     @property

@@ -15,6 +15,7 @@ from webhook_guard.core.verdict import Reason
 __all__ = (
     "MAX_HEADER_LENGTH",
     "Check",
+    "Response",
     "Scheme",
     "SecretRef",
     "check_window",
@@ -35,6 +36,9 @@ MAX_TIMESTAMP_DIGITS = 16
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
+#: An HTTP answer: status, header pairs, body.
+Response = tuple[int, tuple[tuple[str, str], ...], bytes]
+
 
 @dataclass(frozen=True, slots=True)
 class Check:
@@ -51,6 +55,9 @@ class Check:
     timestamp: int | None = None
     message_id: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: A handshake answer ``(status, headers, body)`` sent by the guard itself after
+    #: verification (Slack url_verification, Zoom url_validation, ...); the app is not called.
+    response: Response | None = None
 
 
 class Scheme(abc.ABC):
@@ -66,6 +73,8 @@ class Scheme(abc.ABC):
     body_signed: bool = True
     #: Whether routes using this scheme need a secret.
     needs_secret: bool = True
+    #: Whether the scheme signs the public URL (the adapter then fills ``request.url``).
+    needs_url: bool = False
 
     def __init__(self, *, secret: SecretSpec) -> None:
         self.secret = secret
@@ -118,8 +127,9 @@ def parse_timestamp(raw: str) -> int | None:
 
 def check_window(ts_seconds: float, now: float, past: float, future: float) -> Reason | None:
     """``None`` when ``now - past <= ts <= now + future`` (both ends inclusive)."""
-    if ts_seconds < now - past:
+    # Written so that every comparison with NaN (a broken clock) fails closed.
+    if not ts_seconds >= now - past:
         return Reason.STALE_TIMESTAMP
-    if ts_seconds > now + future:
+    if not ts_seconds <= now + future:
         return Reason.FUTURE_TIMESTAMP
     return None

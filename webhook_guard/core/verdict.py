@@ -121,6 +121,10 @@ class Verdict:
     replay_key: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     body: bytes = field(default=b"", repr=False)
+    #: A handshake answer the guard sends itself (the app is not called).
+    response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def body_sha256(self) -> str:

@@ -40,7 +40,7 @@ _ENCODERS: dict[str, Callable[[bytes], bytes]] = {
     "base64": base64.b64encode,
     "base64url": base64.urlsafe_b64encode,
 }
-_FIELD = re.compile(r"\{([a-z_]+)(?::([A-Za-z0-9_-]+))?\}")
+_TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_]+)(?::([A-Za-z0-9_-]+))?\}|[{}]")
 _FIELDS = ("body", "timestamp", "id", "method", "path", "query", "header")
 
 # A template part: literal bytes, or the name of a request field (and a header name).
@@ -59,21 +59,28 @@ class Template:
     def __init__(self, source: str) -> None:
         self.source = source
         parts: list[Part] = []
-        text = source.replace("{{", "\x01").replace("}}", "\x02")
+        literal: list[str] = []
         pos = 0
-        for m in _FIELD.finditer(text):
-            if m.group(1) not in _FIELDS or (m.group(1) == "header") != bool(m.group(2)):
-                raise ValueError(f"unknown template field {m.group(0)!r} in {source!r}")
-            if m.start() > pos:
-                parts.append(("literal", text[pos : m.start()]))
-            parts.append((m.group(1), m.group(2) or ""))
+        # One left-to-right scan, as str.format does, so "{{{body}}}" is "{" + body + "}".
+        for m in _TOKEN.finditer(source):
+            literal.append(source[pos : m.start()])
             pos = m.end()
-        if pos < len(text):
-            parts.append(("literal", text[pos:]))
-        for kind, value in parts:
-            if kind == "literal" and ("{" in value or "}" in value):
+            token = m.group(0)
+            if token in ("{{", "}}"):
+                literal.append(token[0])
+                continue
+            if m.group(1) is None:
                 raise ValueError(f"unbalanced brace in template {source!r}")
-        self.parts = tuple((k, v.replace("\x01", "{").replace("\x02", "}")) for k, v in parts)
+            if m.group(1) not in _FIELDS or (m.group(1) == "header") != bool(m.group(2)):
+                raise ValueError(f"unknown template field {token!r} in {source!r}")
+            if any(literal):
+                parts.append(("literal", "".join(literal)))
+            literal = []
+            parts.append((m.group(1), m.group(2) or ""))
+        literal.append(source[pos:])
+        if any(literal):
+            parts.append(("literal", "".join(literal)))
+        self.parts = tuple(parts)
 
     def uses(self, kind: str) -> bool:
         return any(k == kind for k, _ in self.parts)
@@ -208,9 +215,6 @@ class HMACScheme(Scheme):
         if self._body_only:
             message: Sequence[bytes] = (request.body,)
         else:
-            fields["method"] = request.method.encode("ascii")
-            fields["path"] = request.path.encode("utf-8", "surrogateescape")
-            fields["query"] = request.query.encode("latin-1")
             wanted = {v.lower() for k, v in self.template.parts if k == "header"}
             extra: dict[str, str] = {}
             for name in wanted:
@@ -218,7 +222,13 @@ class HMACScheme(Scheme):
                 if value is None or not ok:
                     return Check(Reason.MISSING_SIGNATURE if value is None else Reason.BAD_REQUEST)
                 extra[name] = value
-            message = self.template.render(fields, extra)
+            try:  # a non-ASCII method or a value outside latin-1 is a bad request, not a 500
+                fields["method"] = request.method.encode("ascii")
+                fields["path"] = request.path.encode("utf-8", "surrogateescape")
+                fields["query"] = request.query.encode("latin-1")
+                message = self.template.render(fields, extra)
+            except UnicodeEncodeError:
+                return Check(Reason.BAD_REQUEST)
         for key in keys:
             expected = self._mac(key, message)
             if compare(expected, signature):

@@ -11,6 +11,7 @@ is the signed (timestamp, sign) pair, so one pair can carry one body only.
 from __future__ import annotations
 
 import base64
+import re
 from urllib.parse import quote
 
 from webhook_guard.core.keys import KeySet, Secret, compare
@@ -33,6 +34,8 @@ __all__ = ("DingTalk", "dingtalk", "dingtalk_token")
 MAX_WINDOW = 3600.0
 DEFAULT_WINDOW = 180.0
 _MAX_SIGN_LENGTH = 128
+# Base64 or its URL-encoded form; anything else (a WSGI-joined duplicate "a, b") is malformed.
+_SIGN = re.compile(r"[A-Za-z0-9+/=%]+")
 
 
 class DingTalk(Scheme):
@@ -74,7 +77,7 @@ class DingTalk(Scheme):
         sign, sign_ok = single_header(request.headers, "sign")
         if sign is None:
             return Check(Reason.MISSING_SIGNATURE)
-        if not sign_ok or not sign or len(sign) > _MAX_SIGN_LENGTH or not sign.isascii():
+        if not sign_ok or len(sign) > _MAX_SIGN_LENGTH or not _SIGN.fullmatch(sign):
             return Check(Reason.MALFORMED_SIGNATURE)
         raw_ts, ts_ok = single_header(request.headers, "timestamp")
         if raw_ts is None:
