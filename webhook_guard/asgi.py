@@ -130,7 +130,7 @@ class ASGIWebhookGuard:
             params=plan.params,
         )
         verdict = await guard.acheck(plan, request, started)
-        if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
+        if not verdict.passes:
             await _respond(verdict, send)
             return
         if verdict.response is not None:  # a verified handshake the guard answers itself

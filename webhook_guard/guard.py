@@ -18,6 +18,7 @@ from webhook_guard.keysources import KeySource, resolve
 from webhook_guard.observability import (
     DecisionHook,
     log_decision,
+    log_hook_failure,
     log_store_failure,
     warn_memory_store,
 )
@@ -51,6 +52,8 @@ class Guard:
     :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
     :param clock: wall-clock seconds; injected in tests.
     :param on_decision: called with each verdict and its duration (monitoring hook).
+    :param on_verified: called with each verified verdict (user code; cannot change it).
+    :param on_rejected: called with each rejected verdict (user code; cannot change it).
     :param duplicate_status: status acknowledging a duplicate of a processed delivery
         (200 by default, so the provider stops retrying; 409 on request).
     :param check_store: check at start-up that the replay store answers (Redis).
@@ -77,6 +80,8 @@ class Guard:
         duplicate_status: int = 200,
         check_store: bool = True,
         trusted_proxies: Iterable[str] = (),
+        on_verified: Callable[[Verdict], object] | None = None,
+        on_rejected: Callable[[Verdict], object] | None = None,
     ) -> None:
         checked: list[Route] = []
         self._keys: dict[str, KeySource | None] = {}
@@ -109,6 +114,17 @@ class Guard:
         self.body_timeout = float(body_timeout)
         self.clock = clock
         self.on_decision = on_decision
+        self.on_verified = on_verified
+        self.on_rejected = on_rejected
+        self._hooks: tuple[DecisionHook, ...] = tuple(
+            h
+            for h in (
+                on_decision,
+                _only(lambda v: v.verified, on_verified),
+                _only(lambda v: not v.passes, on_rejected),
+            )
+            if h is not None
+        )
         self.store = _make_store(replay_store)
         if isinstance(self.store, MemoryReplayStore) and _workers_from_env() > 1:
             warn_memory_store("WEB_CONCURRENCY is above 1")
@@ -139,6 +155,12 @@ class Guard:
             )
         return self.engine.reject(plan, Reason.REPLAYED, body=verdict.body)
 
+    @staticmethod
+    def _report(plan: Plan, verdict: Verdict) -> Verdict:
+        if plan.route.report_only and not verdict.verified:
+            return replace(verdict, report_only=True)
+        return verdict
+
     def check(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
         """Verify, claim the replay key (sync store), record. Never raises on request data."""
         verdict = self.verify(plan, request)
@@ -148,6 +170,7 @@ class Guard:
             except Exception:  # errors, timeouts, a full store: cannot prove freshness
                 claim = None
             verdict = self._settle(plan, verdict, claim)
+        verdict = self._report(plan, verdict)
         self.record(verdict, started, method=request.method)
         return verdict
 
@@ -160,6 +183,7 @@ class Guard:
             except Exception:
                 claim = None
             verdict = self._settle(plan, verdict, claim)
+        verdict = self._report(plan, verdict)
         self.record(verdict, started, method=request.method)
         return verdict
 
@@ -205,23 +229,14 @@ class Guard:
         return verdict
 
     def record(self, verdict: Verdict, started: float, *, method: str = "") -> None:
+        """Log the decision and call the hooks; a failing hook never changes the outcome."""
         duration = time.perf_counter() - started
         log_decision(verdict, duration, method=method)
-        if self.on_decision is not None:
+        for hook in self._hooks:
             try:
-                self.on_decision(verdict, duration)
-            except Exception:  # a monitoring hook can never change or break the outcome
-                log_decision(
-                    Verdict(
-                        verified=False,
-                        reason=Reason.INTERNAL_ERROR,
-                        status=500,
-                        route=verdict.route,
-                        provider=verdict.provider,
-                    ),
-                    duration,
-                    method="on_decision",
-                )
+                hook(verdict, duration)
+            except Exception:
+                log_hook_failure(verdict, hook)
 
     # -- wrapping apps ------------------------------------------------------------------
 
@@ -286,6 +301,20 @@ def _check_route(route: Route) -> Route:
             code="webhook_guard.E006",
         )
     return route if pattern == route.pattern else replace(route, pattern=pattern)
+
+
+def _only(
+    when: Callable[[Verdict], bool], hook: Callable[[Verdict], object] | None
+) -> DecisionHook | None:
+    if hook is None:
+        return None
+
+    def call(verdict: Verdict, duration: float) -> None:
+        if when(verdict):
+            hook(verdict)
+
+    call.__qualname__ = getattr(hook, "__qualname__", "hook")
+    return call
 
 
 def _workers_from_env() -> int:

@@ -30,6 +30,8 @@ def outcome_of(verdict: Verdict) -> str:
         return "unsigned"
     if verdict.reason is Reason.DUPLICATE:
         return "duplicate"
+    if verdict.report_only:
+        return "report_only"
     return "rejected"
 
 
@@ -93,4 +95,15 @@ def warn_memory_store(why: str) -> None:
         "replay_store='redis://...' with several workers.",
         why,
         extra={"webhook_guard": {"event": "webhook_guard.memory_store_multiprocess"}},
+    )
+
+
+def log_hook_failure(verdict: Verdict, hook: object) -> None:
+    """A user hook raised; the decision stands."""
+    logger.exception(
+        "webhook_guard hook %s raised; the decision is unchanged route=%s reason=%s",
+        getattr(hook, "__qualname__", repr(hook)),
+        verdict.route,
+        verdict.reason.value,
+        extra={"webhook_guard": {"event": "webhook_guard.hook_failure", "route": verdict.route}},
     )

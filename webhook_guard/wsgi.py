@@ -89,7 +89,7 @@ class WSGIWebhookGuard:
             params=plan.params,
         )
         verdict = guard.check(plan, request, started)
-        if not verdict.verified and verdict.reason is not Reason.UNSIGNED:
+        if not verdict.passes:
             return _respond(verdict, start_response)
         if verdict.response is not None:  # a verified handshake the guard answers itself
             status, response_headers, content = verdict.response

@@ -96,6 +96,7 @@ class Engine:
                 params=plan.params,
                 body=request.body,
             )
+        keys = keys.active(now)
         if not keys:
             return self.reject(plan, Reason.NO_ACTIVE_KEY, body=request.body)
         try:

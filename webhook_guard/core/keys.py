@@ -18,17 +18,43 @@ class Secret:
 
     :param value: the secret bytes (str is encoded as UTF-8). Must not be empty or blank.
     :param key_id: a public name for the key, used in verdicts and logs.
+    :param not_before: epoch seconds before which the key is not accepted (rotation).
+    :param not_after: epoch seconds after which the key is refused (retirement).
+    :param created: epoch seconds the key was created (for rotation reports).
     """
 
-    __slots__ = ("_hmacs", "_value", "key_id")
+    __slots__ = ("_hmacs", "_value", "created", "key_id", "not_after", "not_before")
 
-    def __init__(self, value: bytes | str, *, key_id: str) -> None:
+    def __init__(
+        self,
+        value: bytes | str,
+        *,
+        key_id: str,
+        not_before: float | None = None,
+        not_after: float | None = None,
+        created: float | None = None,
+    ) -> None:
         raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         if not raw.strip():
             raise ValueError(f"secret {key_id!r} is empty")
+        if not_before is not None and not_after is not None and not_after <= not_before:
+            raise ValueError(f"secret {key_id!r}: not_after must be later than not_before")
         self._value = raw
         self.key_id = key_id
+        self.not_before = not_before
+        self.not_after = not_after
+        self.created = created
         self._hmacs: dict[str, hmac.HMAC] = {}
+
+    @property
+    def windowed(self) -> bool:
+        return self.not_before is not None or self.not_after is not None
+
+    def active(self, now: float) -> bool:
+        """Whether the key may verify at ``now`` (``not_before <= now < not_after``)."""
+        if self.not_before is not None and not now >= self.not_before:
+            return False
+        return self.not_after is None or now < self.not_after
 
     @property
     def value(self) -> bytes:
@@ -58,10 +84,17 @@ class Secret:
 class KeySet:
     """The active secrets of a route, newest first. Any of them verifies (rotation)."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_keys", "_windowed")
 
     def __init__(self, keys: Iterable[Secret]) -> None:
         self._keys = tuple(keys)
+        self._windowed = any(k.windowed for k in self._keys)
+
+    def active(self, now: float) -> KeySet:
+        """The keys whose validity window contains ``now``."""
+        if not self._windowed:
+            return self
+        return KeySet(k for k in self._keys if k.active(now))
 
     def __iter__(self) -> Iterator[Secret]:
         return iter(self._keys)

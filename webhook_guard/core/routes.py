@@ -54,6 +54,9 @@ class Route:
     :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
     :param public_url: the URL the provider calls, for URL-signed schemes (Twilio, Square, ...)
         behind proxies; the query string of the request is appended.
+    :param report_only: rollout mode: verify and record, but pass every request on (with
+        ``verified=False`` and the reason when it fails). Transport problems (size,
+        framing, timeouts, bad paths) are still refused.
     """
 
     pattern: str
@@ -64,6 +67,7 @@ class Route:
     replay: bool = True
     replay_ttl: float | None = None
     public_url: str | None = None
+    report_only: bool = False
     name: str = field(default="", compare=False)
 
     @property

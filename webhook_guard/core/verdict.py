@@ -106,6 +106,8 @@ class Verdict:
     :param timestamp: the signed timestamp, in the provider's unit, when there is one.
     :param replay_key: a hash of the signed material used for replay protection.
     :param details: provider-specific extras (e.g. a decrypted payload).
+    :param report_only: the route is in report-only mode and passed this unverified
+        request through; ``reason`` says why it would have been refused.
     """
 
     verified: bool
@@ -120,11 +122,17 @@ class Verdict:
     timestamp: int | None = None
     replay_key: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    report_only: bool = False
     body: bytes = field(default=b"", repr=False)
     #: A handshake answer the guard sends itself (the app is not called).
     response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = field(
         default=None, repr=False
     )
+
+    @property
+    def passes(self) -> bool:
+        """Whether the request goes on to the app (verified, unsigned route, or report-only)."""
+        return self.verified or self.report_only or self.reason is Reason.UNSIGNED
 
     @property
     def body_sha256(self) -> str:
