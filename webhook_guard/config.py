@@ -1,46 +1,110 @@
-"""Configuration front ends: a mapping or a TOML file → the ``Guard`` keyword arguments.
+"""Configuration front ends. One schema; a mapping, a TOML file, environment variables and
+Django's ``settings.WEBHOOK_GUARD`` all become the same ``Guard`` keyword arguments here.
 
-Shape (TOML)::
+TOML::
 
     max_body = 1048576
+    replay_store = "redis://127.0.0.1:6379/0"
+
     [[routes]]
     path = "/hooks/github/{repo}"
     provider = "github"
     secret = ["env:GH_SECRET_NEW", "env:GH_SECRET_OLD"]
 
-Route keys: ``path``, ``provider``, ``secret``, ``max_body``, ``status``, ``unsigned``,
-``replay``, ``replay_ttl``; every other key is passed to the provider factory.
-Mistakes raise ``ConfigurationError`` with a stable id at start-up.
+    [[routes]]
+    path = "/hooks/dingtalk"
+    provider = "dingtalk"
+    window = 120
+    secret = [
+      { id = "2026-11", secret = "env:DINGTALK_NEW", created = 2026-11-01 },
+      { id = "2026-08", secret = "env:DINGTALK_OLD", not_after = 2026-11-15T00:00:00Z },
+    ]
+
+Environment (prefix ``WEBHOOK_GUARD_``, ``__`` nests, numbers index lists, values that
+parse as JSON are JSON)::
+
+    WEBHOOK_GUARD_ROUTES__0__PATH=/hooks/github/{repo}
+    WEBHOOK_GUARD_ROUTES__0__PROVIDER=github
+    WEBHOOK_GUARD_ROUTES__0__SECRET=["env:GH_SECRET_NEW", "env:GH_SECRET_OLD"]
+
+Every mistake is a ``ConfigurationError`` with a stable id, raised at start-up:
+
+======================  ==============================================================
+``webhook_guard.E001``  unknown provider
+``webhook_guard.E002``  a secret is missing, empty, unreadable or malformed
+``webhook_guard.E003``  a route has no secret and is not marked ``unsigned``
+``webhook_guard.E004``  an invalid provider option value
+``webhook_guard.E005``  a window or TTL out of range
+``webhook_guard.E006``  an invalid route or guard option (pattern, status, sizes)
+``webhook_guard.E007``  route patterns overlap (or repeat)
+``webhook_guard.E008``  an unknown or unusable replay store
+``webhook_guard.E009``  an unknown key (a typo)
+``webhook_guard.E010``  an optional dependency is missing (names the extra)
+``webhook_guard.E011``  the configuration file cannot be read or parsed
+======================  ==============================================================
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from webhook_guard.core.routes import Route
 from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.keysources import is_literal
 from webhook_guard.providers import get
 
-__all__ = ("GUARD_KEYS", "ROUTE_KEYS", "guard_kwargs", "load_toml", "route_from_mapping")
+__all__ = (
+    "ENV_PREFIX",
+    "GUARD_KEYS",
+    "ROUTE_KEYS",
+    "from_env",
+    "guard_kwargs",
+    "load_toml",
+    "route_from_mapping",
+)
 
-GUARD_KEYS = ("max_body", "body_timeout", "replay_store", "replay_ttl", "routes")
+logger = logging.getLogger("webhook_guard")
+
+ENV_PREFIX = "WEBHOOK_GUARD_"
+GUARD_KEYS = (
+    "body_timeout",
+    "duplicate_status",
+    "max_body",
+    "replay_store",
+    "replay_ttl",
+    "routes",
+    "trusted_proxies",
+)
 ROUTE_KEYS = (
+    "max_body",
     "path",
     "provider",
-    "secret",
-    "max_body",
-    "status",
-    "unsigned",
+    "public_url",
     "replay",
     "replay_ttl",
+    "report_only",
+    "secret",
+    "status",
+    "unsigned",
 )
 
 
-def route_from_mapping(entry: Mapping[str, Any], *, index: int = 0) -> Route:
-    """One ``Route`` from its mapping form."""
-    if not isinstance(entry.get("path"), str):
+def _secret_refs(secret: Any) -> list[Any]:
+    if isinstance(secret, Mapping) and "secret" not in secret:
+        return list(secret.values())
+    if isinstance(secret, (list, tuple)):
+        return list(secret)
+    return [secret]
+
+
+def route_from_mapping(entry: Any, *, index: int = 0, source: str = "") -> Route:
+    """One ``Route`` from its mapping form. ``source`` names the file (for warnings)."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
         raise ConfigurationError(
             f"routes[{index}] needs a 'path' string", code="webhook_guard.E006"
         )
@@ -60,6 +124,14 @@ def route_from_mapping(entry: Mapping[str, Any], *, index: int = 0) -> Route:
                 f"route {path!r}: unknown option for provider {name!r} ({exc})",
                 code="webhook_guard.E009",
             ) from None
+        if source and any(is_literal(ref) for ref in _secret_refs(entry.get("secret"))):
+            logger.warning(
+                "webhook_guard: route %r in %s has a literal secret; prefer 'env:NAME' or "
+                "'file:/path' so secrets stay out of configuration files",
+                path,
+                source,
+                extra={"webhook_guard": {"event": "webhook_guard.literal_secret", "route": path}},
+            )
     return Route(
         path,
         provider,
@@ -68,10 +140,12 @@ def route_from_mapping(entry: Mapping[str, Any], *, index: int = 0) -> Route:
         unsigned=unsigned,
         replay=bool(entry.get("replay", True)),
         replay_ttl=entry.get("replay_ttl"),
+        public_url=entry.get("public_url"),
+        report_only=bool(entry.get("report_only", False)),
     )
 
 
-def guard_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+def guard_kwargs(config: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
     """``Guard`` keyword arguments from a configuration mapping."""
     unknown = sorted(set(config) - set(GUARD_KEYS))
     if unknown:
@@ -79,8 +153,10 @@ def guard_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown configuration keys: {unknown}", code="webhook_guard.E009"
         )
     routes = config.get("routes") or []
+    if not isinstance(routes, (list, tuple)):
+        raise ConfigurationError("'routes' must be a list of tables", code="webhook_guard.E006")
     kwargs: dict[str, Any] = {k: config[k] for k in GUARD_KEYS if k in config and k != "routes"}
-    kwargs["routes"] = [route_from_mapping(r, index=i) for i, r in enumerate(routes)]
+    kwargs["routes"] = [route_from_mapping(r, index=i, source=source) for i, r in enumerate(routes)]
     return kwargs
 
 
@@ -101,3 +177,45 @@ def load_toml(path: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"invalid TOML in {path!r}: {exc}", code="webhook_guard.E011"
         ) from None
+
+
+def _env_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A configuration mapping from environment variables named ``<prefix>KEY[__SUB...]``."""
+    environ = os.environ if environ is None else environ
+    tree: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(prefix):
+            continue
+        parts = [p.lower() for p in name[len(prefix) :].split("__")]
+        if not all(parts):
+            raise ConfigurationError(f"malformed variable name {name!r}", code="webhook_guard.E009")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigurationError(
+                    f"conflicting variable {name!r}", code="webhook_guard.E009"
+                )
+        node[parts[-1]] = _env_value(raw)
+    result = _lists(tree)
+    if not isinstance(result, dict):
+        raise ConfigurationError(
+            "the environment configuration must be a table", code="webhook_guard.E009"
+        )
+    return result
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: _lists(v) for k, v in node.items()}
+    if items and all(k.isdigit() for k in items):
+        return [items[k] for k in sorted(items, key=int)]
+    return items

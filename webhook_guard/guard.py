@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Engine, Plan
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
-from webhook_guard.core.routes import Route, normalise_pattern
+from webhook_guard.core.routes import Route, normalise_pattern, patterns_overlap
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.keysources import KeySource, resolve
@@ -87,10 +87,13 @@ class Guard:
         self._keys: dict[str, KeySource | None] = {}
         for route in routes:
             route = _check_route(route)
-            if route.pattern in self._keys:
-                raise ConfigurationError(
-                    f"route {route.pattern!r} is configured twice", code="webhook_guard.E007"
-                )
+            for other in checked:
+                if patterns_overlap(route.pattern, other.pattern):
+                    raise ConfigurationError(
+                        f"routes {other.pattern!r} and {route.pattern!r} overlap: a request"
+                        " could match both",
+                        code="webhook_guard.E007",
+                    )
             if route.unsigned:
                 self._keys[route.pattern] = None
             else:
@@ -255,18 +258,54 @@ class Guard:
     # -- configuration front ends -------------------------------------------------------
 
     @classmethod
-    def from_mapping(cls, config: Mapping[str, Any], **overrides: Any) -> Guard:
-        """Build a guard from a mapping (see ``webhook_guard.config``)."""
+    def from_mapping(
+        cls, config: Mapping[str, Any], *, source: str = "", **overrides: Any
+    ) -> Guard:
+        """Build a guard from a mapping (see ``webhook_guard.config`` for the schema)."""
         from webhook_guard.config import guard_kwargs
 
-        return cls(**{**guard_kwargs(config), **overrides})
+        return cls(**{**guard_kwargs(config, source=source), **overrides})
 
     @classmethod
     def from_file(cls, path: str, **overrides: Any) -> Guard:
-        """Build a guard from a TOML file."""
+        """Build a guard from a TOML file (literal secrets in it are warned about)."""
         from webhook_guard.config import load_toml
 
-        return cls.from_mapping(load_toml(path), **overrides)
+        return cls.from_mapping(load_toml(path), source=path, **overrides)
+
+    @classmethod
+    def from_env(cls, prefix: str = "WEBHOOK_GUARD_", **overrides: Any) -> Guard:
+        """Build a guard from environment variables (``WEBHOOK_GUARD_ROUTES__0__PATH=...``)."""
+        from webhook_guard.config import from_env
+
+        return cls.from_mapping(from_env(prefix), source="the environment", **overrides)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The routes as plain data: pattern, provider, options and key metadata (no secrets)."""
+        out = []
+        for route in self.routes:
+            source = self._keys[route.pattern]
+            keys = source.current() if source is not None else ()
+            out.append(
+                {
+                    "route": route.pattern,
+                    "provider": route.provider_name,
+                    "options": route.provider.describe() if route.provider is not None else {},
+                    "keys": [
+                        {
+                            "id": k.key_id,
+                            "created": k.created,
+                            "not_before": k.not_before,
+                            "not_after": k.not_after,
+                        }
+                        for k in keys
+                    ],
+                    "max_body": route.max_body or self.engine.default_max_body,
+                    "report_only": route.report_only,
+                    "unsigned": route.unsigned,
+                }
+            )
+        return out
 
 
 _NO_KEYS = KeySet(())

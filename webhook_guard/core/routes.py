@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from webhook_guard.core.scheme import Scheme
 
-__all__ = ("DENY", "Route", "RouteTable")
+__all__ = ("DENY", "Route", "RouteTable", "loosen", "normalise_pattern", "patterns_overlap")
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Characters and sequences a clean path under a guarded prefix never contains.
@@ -90,6 +90,22 @@ def normalise_pattern(pattern: str) -> str:
     if len(pattern) > 1 and pattern.endswith("/") and not pattern.endswith("/*"):
         pattern = pattern.rstrip("/") or "/"
     return pattern
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether some path could match both normalised patterns (segment by segment)."""
+    sa, sb = a.split("/")[1:], b.split("/")[1:]
+    for i in range(max(len(sa), len(sb))):
+        x = sa[i] if i < len(sa) else None
+        y = sb[i] if i < len(sb) else None
+        if x == "*" or y == "*":
+            # "/p/*" also matches "/p" itself.
+            return True
+        if x is None or y is None:
+            return False
+        if x != y and not (_PARAM.fullmatch(x) or _PARAM.fullmatch(y)):
+            return False
+    return True
 
 
 def _compile(pattern: str, *, loose: bool) -> re.Pattern[str]:

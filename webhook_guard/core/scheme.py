@@ -96,6 +96,16 @@ class Scheme(abc.ABC):
         """How long replay keys must live; None when the route's own TTL applies."""
         return None
 
+    def describe(self) -> dict[str, Any]:
+        """The scheme's public options as plain data (never secrets)."""
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if not k.startswith("_")
+            and k != "secret"
+            and isinstance(v, (str, int, float, bool, type(None)))
+        }
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} scheme {self.name!r}>"
 
