@@ -1,19 +1,23 @@
-"""The ``webhook-guard`` command: ``demo`` and ``sign``."""
+"""The ``webhook-guard`` command: ``demo``, ``sign``, ``check`` and ``gen-secret``."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import datetime as _dt
 import json
+import logging
+import secrets
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from webhook_guard import Guard, Route, get_verdict
+from webhook_guard import Guard, Route, WebhookGuardError, get_verdict
 from webhook_guard.config import route_from_mapping
 from webhook_guard.providers import dingtalk, github, seatable
 
@@ -177,6 +181,79 @@ def sign_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Secret formats ``gen-secret`` prints per provider (default: 32 random bytes as hex).
+_SECRET_FORMATS: dict[str, Callable[[], str]] = {
+    "standard_webhooks": lambda: "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    "svix": lambda: "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    "stripe": lambda: "whsec_" + secrets.token_urlsafe(32),
+    "dingtalk": lambda: "SEC" + secrets.token_hex(32),
+    "token": lambda: secrets.token_urlsafe(32),
+    "dingtalk_token": lambda: secrets.token_hex(32),
+}
+
+
+def gen_secret_command(args: argparse.Namespace) -> int:
+    make = _SECRET_FORMATS.get(args.provider or "", lambda: secrets.token_hex(32))
+    print(make())
+    return 0
+
+
+def _day(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def check_command(args: argparse.Namespace, now: float | None = None) -> int:
+    """Validate a configuration; report routes, keys, ages and expiry. Non-zero on errors."""
+    now = time.time() if now is None else now
+    captured: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                captured.append(record.getMessage())
+
+    handler = _Collect()
+    log = logging.getLogger("webhook_guard")
+    log.addHandler(handler)
+    try:
+        guard = Guard.from_file(args.config, check_store=False)
+    except WebhookGuardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        log.removeHandler(handler)
+    max_age = args.rotation_days * 86400
+    warnings = [f"warning: {m}" for m in captured]
+    print(f"{args.config}: {len(guard.routes)} route(s) OK")
+    for route in guard.describe():
+        print(
+            f"- {route['route']}  provider={route['provider']}  max_body={route['max_body']}"
+            + ("  report_only" if route["report_only"] else "")
+            + ("  unsigned" if route["unsigned"] else "")
+        )
+        for key in route["keys"]:
+            created, expires = key["created"], key["not_after"]
+            age = f"{(now - created) / 86400:.0f} days" if created is not None else "unknown"
+            print(
+                f"    key {key['id']}: age {age}, created {_day(created)}, "
+                f"valid {_day(key['not_before'])} .. {_day(expires)}"
+            )
+            where = f"route {route['route']!r} key {key['id']!r}"
+            if created is not None and now - created > max_age:
+                warnings.append(
+                    f"warning: {where} is older than {args.rotation_days} days: rotate it"
+                )
+            if expires is not None and now <= expires < now + 14 * 86400:
+                warnings.append(f"warning: {where} expires on {_day(expires)} (within 14 days)")
+            if expires is not None and expires < now:
+                warnings.append(f"warning: {where} expired on {_day(expires)}")
+    for line in warnings:
+        print(line)
+    return 1 if warnings and args.strict else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="webhook-guard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -187,7 +264,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     signer.add_argument("--body", default="-", help="the body, or - for stdin")
     signer.add_argument("--timestamp", help="seconds since the epoch (default: now)")
     signer.add_argument("--options", help="provider options as JSON")
+    checker = commands.add_parser("check", help="validate a configuration file and report keys")
+    checker.add_argument("config")
+    checker.add_argument("--rotation-days", type=int, default=90, help="rotation period (90)")
+    checker.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    generator = commands.add_parser("gen-secret", help="print a strong secret")
+    generator.add_argument("--provider", help="format the secret as this provider expects")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
+    if args.command == "check":
+        return check_command(args)
+    if args.command == "gen-secret":
+        return gen_secret_command(args)
     return sign_command(args)

@@ -130,6 +130,8 @@ def is_literal(ref: object) -> bool:
     """True for a literal secret (not ``env:``/``file:``, not a callable)."""
     if isinstance(ref, Key):
         return is_literal(ref.secret)
+    if isinstance(ref, Mapping):
+        return is_literal(ref.get("secret"))
     return isinstance(ref, (str, bytes)) and not is_reference(ref)
 
 
