@@ -1,0 +1,141 @@
+"""Django middleware running the guard on ``request.path_info`` (sync and async)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from webhook_guard.core.guard import Plan
+from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
+from webhook_guard.guard import Guard
+from webhook_guard.integrations.django.conf import get_guard
+from webhook_guard.responses import render
+
+__all__ = ("WebhookGuardMiddleware",)
+
+_MAX_LENGTH_DIGITS = 18
+
+
+class WebhookGuardMiddleware:
+    """Verifies webhook requests configured in ``settings.WEBHOOK_GUARD``.
+
+    The verdict is stored in ``request.META["webhook_guard.verdict"]`` (read it with
+    ``get_verdict(request)``); rejected requests never reach the view.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.guard: Guard = get_guard()
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        plan = self.guard.plan(request.path_info)
+        if plan is None:
+            request.META.pop(VERDICT_KEY, None)
+            return self.get_response(request)
+        started = time.perf_counter()
+        prepared = self._prepare(plan, request, started)
+        if isinstance(prepared, Verdict):
+            return _response(prepared)
+        verdict = self.guard.check(prepared[0], prepared[1], started)
+        early = self._early(verdict, request)
+        if early is not None:
+            return early
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            self.guard.finish(verdict, None)
+            raise
+        self.guard.finish(verdict, response.status_code)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        plan = self.guard.plan(request.path_info)
+        get_response: Callable[[HttpRequest], Awaitable[Any]] = self.get_response
+        if plan is None:
+            request.META.pop(VERDICT_KEY, None)
+            return await get_response(request)
+        started = time.perf_counter()
+        prepared = self._prepare(plan, request, started)
+        if isinstance(prepared, Verdict):
+            return _response(prepared)
+        verdict = await self.guard.acheck(prepared[0], prepared[1], started)
+        early = self._early(verdict, request)
+        if early is not None:
+            return early
+        try:
+            response = await get_response(request)
+        except BaseException:
+            await self.guard.afinish(verdict, None)
+            raise
+        await self.guard.afinish(verdict, response.status_code)
+        return response
+
+    def _prepare(
+        self, plan: Plan | Verdict, request: HttpRequest, started: float
+    ) -> Verdict | tuple[Plan, WebhookRequest]:
+        method = request.method or "GET"
+        if isinstance(plan, Verdict):
+            return self.guard.refuse(None, plan.reason, started, method=method)
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared:
+            if len(declared) > _MAX_LENGTH_DIGITS or not (
+                declared.isascii() and declared.isdigit()
+            ):
+                return self.guard.refuse(plan, Reason.BAD_REQUEST, started, method=method)
+            if int(declared) > plan.max_body:
+                return self.guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method)
+        try:
+            body = request.body
+        except Exception:  # already consumed by earlier middleware, or a broken stream
+            return self.guard.refuse(plan, Reason.BODY_INCOMPLETE, started, method=method)
+        if len(body) > plan.max_body:
+            return self.guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method)
+        request_ = WebhookRequest(
+            method=method,
+            path=request.path_info,
+            headers=Headers.from_environ(request.META),
+            body=body,
+            query=request.META.get("QUERY_STRING", ""),
+            url=request.build_absolute_uri() if _needs_url(plan) else "",
+            params=plan.params,
+        )
+        return plan, request_
+
+    @staticmethod
+    def _early(verdict: Verdict, request: HttpRequest) -> HttpResponse | None:
+        if not verdict.passes:
+            return _response(verdict)
+        if verdict.response is not None:
+            status, headers, content = verdict.response
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response[name] = value
+            return response
+        request.META[VERDICT_KEY] = verdict
+        return None
+
+
+def _needs_url(plan: Plan) -> bool:
+    return plan.route.provider is not None and plan.route.provider.needs_url
+
+
+def _response(verdict: Verdict) -> HttpResponse:
+    status, headers, body = render(verdict)
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        if name.lower() != "content-length":
+            response[name] = value
+    return response
