@@ -30,6 +30,13 @@ _ODD = re.compile(r"//|/\.|[\\;%\x00]")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
+def _is_odd(path: str) -> bool:
+    """``_ODD.search(path)`` without the regex engine (a third of the cost, every request)."""
+    return (
+        "%" in path or ";" in path or "\\" in path or "\x00" in path or "//" in path or "/." in path
+    )
+
+
 class _Deny:
     __slots__ = ()
 
@@ -171,11 +178,15 @@ class RouteTable:
         key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
         route = self._static.get(key)
         if route is not None:
-            return DENY if _ODD.search(path) else (route, _EMPTY)
+            return DENY if _is_odd(path) else (route, _EMPTY)
+        odd = _is_odd(path)
+        if not odd and not path.lower().startswith(self._prefixes):
+            # Under no route's first segment and clean: no route and no disguise can match.
+            return None
         for regex, candidate in self._dynamic:
             m = regex.fullmatch(key)
             if m is not None:
-                if _ODD.search(path):
+                if odd:
                     return DENY
                 params = {
                     ("*" if k == "_rest" else k): v
@@ -183,8 +194,6 @@ class RouteTable:
                     if v is not None
                 }
                 return candidate, params
-        if not path.lower().startswith(self._prefixes) and not _ODD.search(path):
-            return None
         loose = loosen(path)
         loose_key = loose[:-1] if len(loose) > 1 and loose[-1] == "/" else loose
         for regex in self._loose:

@@ -22,7 +22,7 @@ from webhook_guard.stores._claim import Claim
 __all__ = ("DEFAULT_TIMEOUT", "RedisReplayStore")
 
 #: Connect and socket timeout in seconds: a stalled Redis costs a request at most this long.
-DEFAULT_TIMEOUT = 0.25
+DEFAULT_TIMEOUT = 1.0
 _PENDING = b"pending"
 _DONE = b"done"
 
@@ -43,7 +43,8 @@ class RedisReplayStore:
     :param async_client: a ``redis.asyncio.Redis`` client to use for async calls.
     :param prefix: prepended to every key.
     :param timeout: connect and socket timeout in seconds.
-    :param max_connections: connection pool size per client.
+    :param max_connections: connection pool size per client; a request waits at most
+        ``timeout`` for a free connection.
 
     Example::
 
@@ -74,19 +75,27 @@ class RedisReplayStore:
 
     # -- clients ----------------------------------------------------------------------
 
-    def _options(self) -> dict[str, Any]:
-        return {
-            "socket_timeout": self.timeout,
-            "socket_connect_timeout": self.timeout,
-            "max_connections": self.max_connections,
-            "retry_on_timeout": False,
-        }
+    def _from_url(self, module: Any) -> Any:
+        # A blocking pool: a burst above max_connections waits (at most ``timeout``) for a
+        # free connection instead of failing at once with "Too many connections" (→ 503).
+        assert self.url is not None
+        pool = module.BlockingConnectionPool.from_url(
+            self.url,
+            max_connections=self.max_connections,
+            timeout=self.timeout,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+            retry_on_timeout=False,
+        )
+        client = module.Redis(connection_pool=pool)
+        client.auto_close_connection_pool = True  # as from_url does: close() closes the pool
+        return client
 
     def sync_client(self) -> Any:
         if self._client is None:
             if self.url is None:
                 raise StoreError("this RedisReplayStore has only an async client")
-            self._client = self._redis.Redis.from_url(self.url, **self._options())
+            self._client = self._from_url(self._redis)
         return self._client
 
     def async_client(self) -> Any:
@@ -96,12 +105,18 @@ class RedisReplayStore:
         if self.url is None:
             raise StoreError("this RedisReplayStore has only a sync client")
         # asyncio connections belong to one event loop: one client per loop.
-        self._async_client = self._redis.asyncio.Redis.from_url(self.url, **self._options())
+        self._async_client = self._from_url(self._redis.asyncio)
         self._async_loop = loop
         return self._async_client
 
     def ping(self) -> None:
-        """Start-up check: raise ``StoreError`` unless Redis answers."""
+        """Start-up check: raise ``StoreError`` unless Redis answers.
+
+        A store given only an asyncio client is not checked here: its connections belong
+        to the event loop that will serve requests, which is not running yet.
+        """
+        if self._client is None and self.url is None:
+            return
         try:
             self.sync_client().ping()
         except self._errors as exc:

@@ -1,0 +1,1 @@
+"""Apps that tests/test_multiprocess.py runs under multi-worker servers (gunicorn, uvicorn)."""
