@@ -10,7 +10,10 @@ from collections.abc import Callable
 
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.providers import asymmetric, encrypted
+from webhook_guard.providers.asymmetric import discord, sendgrid, telnyx
 from webhook_guard.providers.dingtalk import dingtalk, dingtalk_token
+from webhook_guard.providers.encrypted import dingtalk_events, feishu, lark, wechat, wecom
 from webhook_guard.providers.generic import hmac
 from webhook_guard.providers.github import github
 from webhook_guard.providers.seatable import seatable
@@ -19,13 +22,21 @@ from webhook_guard.providers.token import token
 __all__ = (
     "REGISTRY",
     "dingtalk",
+    "dingtalk_events",
     "dingtalk_token",
+    "discord",
+    "feishu",
     "get",
     "github",
     "hmac",
+    "lark",
     "names",
     "seatable",
+    "sendgrid",
+    "telnyx",
     "token",
+    "wechat",
+    "wecom",
 )
 
 #: Factories by registry name.
@@ -36,6 +47,8 @@ REGISTRY: dict[str, Callable[..., Scheme]] = {
     "hmac": hmac,
     "seatable": seatable,
     "token": token,
+    **asymmetric.FACTORIES,
+    **encrypted.FACTORIES,
 }
 
 
