@@ -107,3 +107,17 @@ def log_hook_failure(verdict: Verdict, hook: object) -> None:
         verdict.reason.value,
         extra={"webhook_guard": {"event": "webhook_guard.hook_failure", "route": verdict.route}},
     )
+
+
+def combine(*hooks: DecisionHook | None) -> DecisionHook:
+    """One ``on_decision`` hook calling each of ``hooks`` (None entries are skipped)."""
+    active = tuple(h for h in hooks if h is not None)
+
+    def call(verdict: Verdict, duration: float) -> None:
+        for hook in active:
+            try:
+                hook(verdict, duration)
+            except Exception:  # one failing hook must not silence the others
+                log_hook_failure(verdict, hook)
+
+    return call
