@@ -9,6 +9,8 @@ app.wsgi_app = guard.wsgi(app.wsgi_app)   # or: app = guard.asgi(app)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.routes import Route
@@ -19,7 +21,9 @@ from webhook_guard.exceptions import (
     StoreError,
     WebhookGuardError,
 )
-from webhook_guard.guard import Guard, get_verdict
+
+if TYPE_CHECKING:
+    from webhook_guard.guard import Guard, get_verdict
 
 __version__ = "0.1.0"
 
@@ -40,3 +44,15 @@ __all__ = (
     "__version__",
     "get_verdict",
 )
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use, so ``import webhook_guard.core`` stays sans-IO (no logging,
+    # stores or key sources come with the package).
+    if name in ("Guard", "get_verdict"):
+        from webhook_guard import guard
+
+        value = getattr(guard, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
