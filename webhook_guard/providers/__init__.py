@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers import asymmetric, encrypted
+from webhook_guard.providers import (
+    asymmetric,
+    catalogue,
+    encrypted,
+    standard,
+    timestamped,
+    urlsigned,
+)
 from webhook_guard.providers.asymmetric import discord, sendgrid, telnyx
 from webhook_guard.providers.dingtalk import dingtalk, dingtalk_token
 from webhook_guard.providers.encrypted import dingtalk_events, feishu, lark, wechat, wecom
@@ -49,6 +56,10 @@ REGISTRY: dict[str, Callable[..., Scheme]] = {
     "token": token,
     **asymmetric.FACTORIES,
     **encrypted.FACTORIES,
+    **standard.FACTORIES,
+    **timestamped.FACTORIES,
+    **catalogue.FACTORIES,
+    **urlsigned.FACTORIES,
 }
 
 

@@ -1,0 +1,12 @@
+"""Body-HMAC providers (Shopify, Bitbucket, Meta, ...) and static-token presets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from webhook_guard.core.scheme import Scheme
+
+__all__ = ("FACTORIES",)
+
+#: Factories by registry name.
+FACTORIES: dict[str, Callable[..., Scheme]] = {}
