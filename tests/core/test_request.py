@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY
@@ -114,3 +118,38 @@ def test_request_is_frozen() -> None:
 def test_query_values(query: str, name: str, values: list[str]) -> None:
     request = WebhookRequest(method="POST", path="/", headers=Headers(), query=query)
     assert request.query_values(name) == values
+
+
+# Lazy lookups (getlist before any iteration) must answer exactly as the full index does.
+_names = st.text(st.sampled_from(string.ascii_letters + "-_"), min_size=1, max_size=8)
+_environ_keys = st.one_of(
+    _names.map(lambda n: "HTTP_" + n.upper().replace("-", "_")),
+    st.sampled_from(["CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_TYPE", "PATH_INFO"]),
+)
+
+
+@given(
+    environ=st.dictionaries(_environ_keys, st.one_of(st.text(max_size=5), st.integers())),
+    asked=st.lists(_names | st.sampled_from(["content-type", "Content-Length"]), max_size=6),
+)
+def test_environ_lazy_lookup_equals_full_index(environ: dict[str, object], asked: list[str]) -> None:
+    full = Headers(Headers.from_environ(environ).items_raw())
+    for name in [*asked, *full]:
+        assert Headers.from_environ(environ).getlist(name) == full.getlist(name), name
+
+
+@given(
+    raw=st.lists(st.tuples(_names.map(str.encode), st.binary(max_size=5)), max_size=8),
+    asked=st.lists(_names, max_size=6),
+)
+def test_asgi_lazy_lookup_equals_full_index(raw: list[tuple[bytes, bytes]], asked: list[str]) -> None:
+    full = Headers(Headers.from_asgi(raw).items_raw())
+    for name in [*asked, *full]:
+        assert Headers.from_asgi(raw).getlist(name) == full.getlist(name), name
+
+
+def test_environ_snapshot_ignores_later_changes() -> None:
+    environ = {"HTTP_SIGN": "a"}
+    headers = Headers.from_environ(environ)
+    environ["HTTP_SIGN"] = "b"
+    assert headers.getlist("sign") == ["a"]

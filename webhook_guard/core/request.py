@@ -19,57 +19,102 @@ class Headers(Mapping[str, str]):
 
     ``headers[name]`` and ``get(name)`` return the first value; ``getlist(name)``
     returns all of them, so a scheme can refuse a security header sent twice.
+
+    Built from a WSGI environ or ASGI header list, it is a snapshot that answers
+    ``getlist`` by direct lookup and builds its full index only when iterated: a scheme
+    reads two or three headers, and decoding every one of them would cost more than
+    the HMAC of a small body.
     """
 
-    __slots__ = ("_items", "_map")
+    __slots__ = ("_environ", "_items", "_map", "_raw")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items = tuple(items)
-        index: dict[str, list[str]] = {}
-        for name, value in self._items:
-            index.setdefault(name.lower(), []).append(value)
-        self._map = index
+        self._environ: dict[str, object] | None = None
+        self._raw: tuple[tuple[bytes, bytes], ...] | None = None
+        self._items: tuple[tuple[str, str], ...] | None = tuple(items)
+        self._map: dict[str, list[str]] | None = None
 
     @classmethod
     def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Build from ASGI ``scope["headers"]`` (byte pairs)."""
-        return cls((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+        self = cls.__new__(cls)
+        self._environ, self._items, self._map = None, None, None
+        self._raw = tuple((k, v) for k, v in raw)
+        return self
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, object]) -> Headers:
         """Build from a WSGI environ: ``HTTP_*`` keys plus ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
-        items: list[tuple[str, str]] = []
-        for key, value in environ.items():
-            if not isinstance(value, str):
-                continue
-            if key.startswith("HTTP_"):
-                items.append((key[5:].replace("_", "-"), value))
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                items.append((key.replace("_", "-"), value))
-        return cls(items)
+        self = cls.__new__(cls)
+        self._raw, self._items, self._map = None, None, None
+        self._environ = dict(environ)
+        return self
+
+    def _pairs(self) -> tuple[tuple[str, str], ...]:
+        if self._items is None:
+            items: list[tuple[str, str]] = []
+            if self._environ is not None:
+                for key, value in self._environ.items():
+                    if not isinstance(value, str):
+                        continue
+                    if key.startswith("HTTP_"):
+                        items.append((key[5:].replace("_", "-"), value))
+                    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                        items.append((key.replace("_", "-"), value))
+            elif self._raw is not None:
+                items = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+            self._items = tuple(items)
+        return self._items
+
+    def _index(self) -> dict[str, list[str]]:
+        if self._map is None:
+            index: dict[str, list[str]] = {}
+            for name, value in self._pairs():
+                index.setdefault(name.lower(), []).append(value)
+            self._map = index
+        return self._map
 
     def __getitem__(self, name: str) -> str:
-        return self._map[name.lower()][0]
+        values = self.getlist(name)
+        if not values:
+            raise KeyError(name)
+        return values[0]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._map
+        return isinstance(name, str) and bool(self.getlist(name))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._map)
+        return iter(self._index())
 
     def __len__(self) -> int:
-        return len(self._map)
+        return len(self._index())
 
     def getlist(self, name: str) -> list[str]:
         """Every value sent under ``name``, in order (empty list when absent)."""
-        return list(self._map.get(name.lower(), ()))
+        if self._map is not None:
+            return list(self._map.get(name.lower(), ()))
+        environ = self._environ
+        if environ is not None:
+            key = name.upper().replace("-", "_")
+            if "_" in name or not name.isascii() or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                return list(self._index().get(name.lower(), ()))  # rare: the full rules
+            value = environ.get("HTTP_" + key)
+            return [value] if isinstance(value, str) else []
+        raw = self._raw
+        if raw is not None:
+            try:
+                wanted = name.encode("latin-1").lower()  # bytes.lower(): ASCII only, as HTTP
+            except UnicodeEncodeError:
+                return []
+            return [v.decode("latin-1") for k, v in raw if k.lower() == wanted]
+        return list(self._index().get(name.lower(), ()))
 
     def items_raw(self) -> tuple[tuple[str, str], ...]:
         """The header pairs as received."""
-        return self._items
+        return self._pairs()
 
     def __repr__(self) -> str:
-        return f"Headers({len(self._items)} fields)"
+        return f"Headers({len(self._pairs())} fields)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
