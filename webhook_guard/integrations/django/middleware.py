@@ -97,6 +97,10 @@ class WebhookGuardMiddleware:
                 return self.guard.refuse(plan, Reason.BAD_REQUEST, started, method=method)
             if int(declared) > plan.max_body:
                 return self.guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method)
+        elif "wsgi.input" in request.META and request.META.get("HTTP_TRANSFER_ENCODING"):
+            # Django's WSGI request reads CONTENT_LENGTH bytes only: a chunked body would
+            # look empty. Refuse it plainly (``guard.wsgi(...)`` in wsgi.py handles chunked).
+            return self.guard.refuse(plan, Reason.LENGTH_REQUIRED, started, method=method)
         try:
             body = request.body
         except Exception:  # already consumed by earlier middleware, or a broken stream

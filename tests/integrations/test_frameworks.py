@@ -1,0 +1,393 @@
+"""Real Flask, Starlette, FastAPI and Django apps, each wrapped in one line.
+
+Every app defines the same endpoints (three guarded webhooks, a ``{param}`` route and a
+catch-all); every case runs against each of them: genuine requests reach the handler
+with the exact bytes and the verdict; forged, missing, stale, future, replayed and
+oversized ones are refused before it; disguised paths never reach a guarded handler
+unverified, whatever the framework's router makes of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from tests.integrations import django_urls
+from tests.integrations.common import (
+    BODY,
+    DINGTALK,
+    DINGTALK_SECRET,
+    DISGUISES,
+    NOW,
+    REJECTIONS,
+    SEATABLE,
+    SEATABLE_SECRET,
+    Seen,
+    Sender,
+    asgi_sender,
+    error_of,
+    github_headers,
+    make_guard,
+    wsgi_sender,
+)
+from webhook_guard import Guard, get_verdict
+from webhook_guard.asgi import ASGIWebhookGuard
+from webhook_guard.testing import FrozenClock
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+GUARDED = ("github", "repo", "seatable", "dingtalk")
+
+
+class MethodOverride:
+    """The common WSGI method-override middleware, placed inside the guard."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        override = environ.get("HTTP_X_HTTP_METHOD_OVERRIDE")
+        if override:
+            environ["REQUEST_METHOD"] = override.upper()
+        return self.app(environ, start_response)
+
+
+# -- apps -------------------------------------------------------------------------------
+
+
+def flask_app(guard: Guard, seen: Seen) -> Sender:
+    from flask import Flask, jsonify, request
+
+    app = Flask("webhook_guard_test")
+
+    def endpoint(name: str) -> Callable[..., Any]:
+        def view(**kwargs: str) -> Any:
+            seen.record(name, request.get_data(), request)
+            return jsonify(handler=name, params=dict(get_verdict(request).params))
+
+        view.__name__ = f"view_{name}"
+        return view
+
+    app.add_url_rule("/hooks/github", view_func=endpoint("github"), methods=METHODS)
+    app.add_url_rule("/repos/<repo>/hooks", view_func=endpoint("repo"), methods=METHODS)
+    app.add_url_rule("/hooks/seatable", view_func=endpoint("seatable"), methods=METHODS)
+    app.add_url_rule("/hooks/dingtalk", view_func=endpoint("dingtalk"), methods=METHODS)
+    other = endpoint("other")
+    app.add_url_rule("/", view_func=other, methods=METHODS, defaults={"p": ""})
+    app.add_url_rule("/<path:p>", view_func=other, methods=METHODS, endpoint="other_path")
+    app.wsgi_app = guard.wsgi(MethodOverride(app.wsgi_app))  # type: ignore[method-assign]
+    return wsgi_sender(app)
+
+
+def _starlette_routes(seen: Seen) -> list[Any]:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route as SRoute
+
+    def endpoint(name: str) -> Callable[..., Any]:
+        async def view(request: Request) -> JSONResponse:
+            seen.record(name, await request.body(), request)
+            return JSONResponse({"handler": name, "params": dict(get_verdict(request).params)})
+
+        return view
+
+    return [
+        SRoute("/hooks/github", endpoint("github"), methods=METHODS),
+        SRoute("/repos/{repo}/hooks", endpoint("repo"), methods=METHODS),
+        SRoute("/hooks/seatable", endpoint("seatable"), methods=METHODS),
+        SRoute("/hooks/dingtalk", endpoint("dingtalk"), methods=METHODS),
+        SRoute("/{p:path}", endpoint("other"), methods=METHODS),
+    ]
+
+
+def starlette_wrapped(guard: Guard, seen: Seen) -> Sender:
+    from starlette.applications import Starlette
+
+    return asgi_sender(guard.asgi(Starlette(routes=_starlette_routes(seen))))
+
+
+def starlette_add_middleware(guard: Guard, seen: Seen) -> Sender:
+    from starlette.applications import Starlette
+
+    app = Starlette(routes=_starlette_routes(seen))
+    app.add_middleware(ASGIWebhookGuard, guard=guard)
+    return asgi_sender(app)
+
+
+def _fastapi(seen: Seen) -> Any:
+    from fastapi import FastAPI, Request
+
+    app = FastAPI()
+
+    def endpoint(name: str, path: str) -> None:
+        async def view(request: Request) -> dict[str, Any]:
+            seen.record(name, await request.body(), request)
+            return {"handler": name, "params": dict(get_verdict(request).params)}
+
+        view.__annotations__ = {"request": Request, "return": dict}  # resolved for FastAPI
+        app.api_route(path, methods=METHODS, name=name)(view)
+
+    endpoint("github", "/hooks/github")
+    endpoint("repo", "/repos/{repo}/hooks")
+    endpoint("seatable", "/hooks/seatable")
+    endpoint("dingtalk", "/hooks/dingtalk")
+    endpoint("other", "/{p:path}")
+    return app
+
+
+def fastapi_wrapped(guard: Guard, seen: Seen) -> Sender:
+    return asgi_sender(guard.asgi(_fastapi(seen)))
+
+
+def fastapi_add_middleware(guard: Guard, seen: Seen) -> Sender:
+    app = _fastapi(seen)
+    app.add_middleware(ASGIWebhookGuard, guard=guard)
+    return asgi_sender(app)
+
+
+def _django_ready() -> None:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="django-test-only-not-a-webhook-secret",
+            ALLOWED_HOSTS=["127.0.0.1", "testserver"],
+            ROOT_URLCONF="tests.integrations.django_urls",
+            MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
+            INSTALLED_APPS=["webhook_guard.integrations.django"],
+            APPEND_SLASH=True,
+            USE_TZ=True,
+        )
+        django.setup()
+
+
+def django_wsgi(guard: Guard, seen: Seen) -> Sender:
+    _django_ready()
+    from django.core.wsgi import get_wsgi_application
+
+    django_urls.SEEN[0] = seen
+    return wsgi_sender(guard.wsgi(get_wsgi_application()))
+
+
+def django_asgi(guard: Guard, seen: Seen) -> Sender:
+    _django_ready()
+    from django.core.asgi import get_asgi_application
+
+    django_urls.SEEN[0] = seen
+    return asgi_sender(guard.asgi(get_asgi_application()))
+
+
+_STACK = ExitStack()
+
+
+def _django_middleware(guard: Guard, seen: Seen, *, asynchronous: bool) -> Sender:
+    _django_ready()
+    from django.test import override_settings
+
+    from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
+
+    django_urls.SEEN[0] = seen
+    _STACK.enter_context(
+        override_settings(
+            WEBHOOK_GUARD=guard,
+            MIDDLEWARE=[MIDDLEWARE_PATH, "django.middleware.common.CommonMiddleware"],
+        )
+    )
+    if asynchronous:
+        from django.core.asgi import get_asgi_application
+
+        return asgi_sender(get_asgi_application())
+    from django.core.wsgi import get_wsgi_application
+
+    return wsgi_sender(get_wsgi_application())
+
+
+def django_middleware_wsgi(guard: Guard, seen: Seen) -> Sender:
+    return _django_middleware(guard, seen, asynchronous=False)
+
+
+def django_middleware_asgi(guard: Guard, seen: Seen) -> Sender:
+    return _django_middleware(guard, seen, asynchronous=True)
+
+
+FRAMEWORKS = [
+    pytest.param(flask_app, id="flask"),
+    pytest.param(starlette_wrapped, id="starlette"),
+    pytest.param(starlette_add_middleware, id="starlette-add_middleware"),
+    pytest.param(fastapi_wrapped, id="fastapi"),
+    pytest.param(fastapi_add_middleware, id="fastapi-add_middleware"),
+    pytest.param(django_wsgi, id="django-wsgi"),
+    pytest.param(django_asgi, id="django-asgi"),
+    pytest.param(django_middleware_wsgi, id="django-middleware-wsgi"),
+    pytest.param(django_middleware_asgi, id="django-middleware-asgi"),
+]
+
+
+class App:
+    def __init__(self, send: Sender, seen: Seen, clock: FrozenClock) -> None:
+        self.send, self.seen, self.clock = send, seen, clock
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def app(request: pytest.FixtureRequest) -> Iterator[App]:
+    clock = FrozenClock(NOW)
+    seen = Seen()
+    try:
+        yield App(request.param(make_guard(clock), seen), seen, clock)
+    finally:
+        _STACK.close()
+
+
+# -- genuine requests -----------------------------------------------------------------
+
+
+def test_genuine_github_reaches_handler_with_exact_bytes(app: App) -> None:
+    status, content = app.send("POST", "/hooks/github", github_headers(BODY), BODY)
+    assert status == 200, content
+    [(body, verdict)] = app.seen.handled("github")
+    assert body == BODY
+    assert verdict.verified
+    assert verdict.provider == "github"
+    assert verdict.route == "/hooks/github"
+
+
+def test_genuine_param_route_exposes_params(app: App) -> None:
+    status, _ = app.send("POST", "/repos/api/hooks", github_headers(BODY), BODY)
+    assert status == 200
+    [(_, verdict)] = app.seen.handled("repo")
+    assert verdict.verified
+    assert dict(verdict.params) == {"repo": "api"}
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "headers"),
+    [
+        pytest.param(
+            "/hooks/seatable",
+            "seatable",
+            SEATABLE.sign(BODY, secret=SEATABLE_SECRET),
+            id="seatable",
+        ),
+        pytest.param(
+            "/hooks/dingtalk",
+            "dingtalk",
+            DINGTALK.sign(BODY, secret=DINGTALK_SECRET, timestamp=NOW),
+            id="dingtalk",
+        ),
+    ],
+)
+def test_genuine_seed_providers(app: App, path: str, name: str, headers: dict[str, str]) -> None:
+    status, _ = app.send("POST", path, dict(headers), BODY)
+    assert status == 200
+    [(body, verdict)] = app.seen.handled(name)
+    assert body == BODY
+    assert verdict.verified
+    assert verdict.body_signed is (name != "dingtalk")
+
+
+def test_chunked_body_without_length_is_verified(app: App, request: pytest.FixtureRequest) -> None:
+    status, content = app.send("POST", "/hooks/github", github_headers(BODY), BODY, chunked=True)
+    if request.node.callspec.id == "django-middleware-wsgi":
+        # Django's WSGI request ignores chunked bodies: refused plainly, never verified empty.
+        assert (status, error_of(content)) == (411, "length_required")
+        assert app.seen.calls == []
+        return
+    assert status == 200
+    [(body, verdict)] = app.seen.handled("github")
+    assert body == BODY
+    assert verdict.verified
+
+
+# -- rejections -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "headers", "body", "status", "error"), REJECTIONS)
+def test_rejected_before_the_handler(
+    app: App, path: str, headers: dict[str, str], body: bytes, status: int, error: str
+) -> None:
+    got, content = app.send("POST", path, dict(headers), body)
+    assert (got, error_of(content)) == (status, error)
+    assert app.seen.calls == []
+
+
+def test_replayed_delivery_reaches_handler_once(app: App) -> None:
+    headers = github_headers(BODY)
+    first = app.send("POST", "/hooks/github", headers, BODY)
+    second = app.send("POST", "/hooks/github", headers, BODY)
+    assert first[0] == 200
+    assert second[0] == 200  # acknowledged as a duplicate, not processed again
+    assert b"duplicate" in second[1]
+    assert len(app.seen.handled("github")) == 1
+
+
+def test_replay_of_dingtalk_pair_with_another_body_is_refused(app: App) -> None:
+    headers = DINGTALK.sign(BODY, secret=DINGTALK_SECRET, timestamp=NOW)
+    assert app.send("POST", "/hooks/dingtalk", dict(headers), BODY)[0] == 200
+    status, _ = app.send("POST", "/hooks/dingtalk", dict(headers), b'{"other":true}')
+    assert status in (200, 409)
+    assert [b for b, _ in app.seen.handled("dingtalk")] == [BODY]
+
+
+# -- path differential ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "raw_path", "headers"), DISGUISES)
+def test_disguised_paths_never_reach_a_guarded_handler_unverified(
+    app: App, method: str, raw_path: str, headers: dict[str, str]
+) -> None:
+    status, _ = app.send(method, raw_path, {"Content-Type": "application/json", **headers}, BODY)
+    for name, _body, verdict in app.seen.calls:
+        if name in GUARDED:
+            pytest.fail(f"{raw_path!r} reached guarded handler {name!r} unverified ({verdict})")
+    assert status != 500
+
+
+def test_unguarded_path_reaches_catch_all(app: App) -> None:
+    """The disguise test above can fail: an unguarded path does reach a handler."""
+    status, _ = app.send("POST", "/elsewhere", {}, BODY)
+    assert status == 200
+    [(body, verdict)] = app.seen.handled("other")
+    assert body == BODY
+    assert not verdict.verified
+
+
+# -- mounting ---------------------------------------------------------------------------
+
+
+def test_flask_under_script_name() -> None:
+    seen = Seen()
+    send = flask_app(make_guard(), seen)
+    status, content = send("POST", "/hooks/github", {}, BODY, script_name="/prefix")
+    assert (status, error_of(content)) == (401, "missing_signature")
+    status, _ = send("POST", "/hooks/github", github_headers(BODY), BODY, script_name="/prefix")
+    assert status == 200
+    assert [v.verified for _, v in seen.handled("github")] == [True]
+
+
+def test_starlette_mounted_sub_app() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    seen = Seen()
+    inner = make_guard().asgi(Starlette(routes=_starlette_routes(seen)))
+    send = asgi_sender(Starlette(routes=[Mount("/sub", app=inner)]))
+    status, content = send("POST", "/sub/hooks/github", {}, BODY)
+    assert (status, error_of(content)) == (401, "missing_signature")
+    assert send("POST", "/sub/hooks/github", github_headers(BODY), BODY)[0] == 200
+    assert [v.verified for _, v in seen.handled("github")] == [True]
+
+
+@pytest.mark.parametrize(
+    "framework", [fastapi_wrapped, starlette_wrapped], ids=["fastapi", "starlette"]
+)
+def test_behind_a_root_path(framework: Callable[[Guard, Seen], Sender]) -> None:
+    seen = Seen()
+    send = framework(make_guard(), seen)
+    status, content = send("POST", "/hooks/github", {}, BODY, root_path="/api")
+    assert (status, error_of(content)) == (401, "missing_signature")
+    assert send("POST", "/hooks/github", github_headers(BODY), BODY, root_path="/api")[0] == 200
+    assert [v.verified for _, v in seen.handled("github")] == [True]
