@@ -271,3 +271,22 @@ def assert_never_unverified(seen: Seen) -> None:
     for name, _body, verdict in seen.calls:
         if name in ("github", "repo"):
             assert verdict.verified, f"guarded handler {name!r} ran unverified: {verdict}"
+
+
+def django_ready() -> None:
+    """Configure Django once per session for the framework and Django tests."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="django-test-only-not-a-webhook-secret",
+            ALLOWED_HOSTS=["127.0.0.1", "testserver"],
+            ROOT_URLCONF="tests.integrations.django_urls",
+            MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
+            INSTALLED_APPS=["webhook_guard.integrations.django"],
+            APPEND_SLASH=True,
+            USE_TZ=True,
+        )
+        django.setup()

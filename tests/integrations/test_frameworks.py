@@ -28,6 +28,7 @@ from tests.integrations.common import (
     Seen,
     Sender,
     asgi_sender,
+    django_ready,
     error_of,
     github_headers,
     make_guard,
@@ -147,26 +148,8 @@ def fastapi_add_middleware(guard: Guard, seen: Seen) -> Sender:
     return asgi_sender(app)
 
 
-def _django_ready() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="django-test-only-not-a-webhook-secret",
-            ALLOWED_HOSTS=["127.0.0.1", "testserver"],
-            ROOT_URLCONF="tests.integrations.django_urls",
-            MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
-            INSTALLED_APPS=["webhook_guard.integrations.django"],
-            APPEND_SLASH=True,
-            USE_TZ=True,
-        )
-        django.setup()
-
-
 def django_wsgi(guard: Guard, seen: Seen) -> Sender:
-    _django_ready()
+    django_ready()
     from django.core.wsgi import get_wsgi_application
 
     django_urls.SEEN[0] = seen
@@ -174,7 +157,7 @@ def django_wsgi(guard: Guard, seen: Seen) -> Sender:
 
 
 def django_asgi(guard: Guard, seen: Seen) -> Sender:
-    _django_ready()
+    django_ready()
     from django.core.asgi import get_asgi_application
 
     django_urls.SEEN[0] = seen
@@ -185,7 +168,7 @@ _STACK = ExitStack()
 
 
 def _django_middleware(guard: Guard, seen: Seen, *, asynchronous: bool) -> Sender:
-    _django_ready()
+    django_ready()
     from django.test import override_settings
 
     from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
