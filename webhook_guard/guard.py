@@ -98,7 +98,9 @@ class Guard:
                 self._keys[route.pattern] = None
             else:
                 assert route.provider is not None
-                self._keys[route.pattern] = resolve(route.provider.secret, route=route.pattern)
+                self._keys[route.pattern] = resolve(
+                    route.provider.secret, route=route.pattern, clock=clock
+                )
             checked.append(route)
         if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0:
             raise ConfigurationError(
