@@ -1,0 +1,306 @@
+"""Configuration front ends: every validation id, and mapping = TOML = environment."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from webhook_guard import Guard
+from webhook_guard.config import from_env
+from webhook_guard.exceptions import ConfigurationError, MissingExtraError
+
+SECRET_VALUE = "config-test-secret-value"
+GH = {"path": "/hooks/github/{repo}", "provider": "github", "secret": "env:WG_CFG_GH"}
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WG_CFG_GH", SECRET_VALUE)
+    monkeypatch.setenv("WG_CFG_EMPTY", "")
+    monkeypatch.delenv("WG_CFG_UNSET", raising=False)
+
+
+def route(**changes: Any) -> dict[str, Any]:
+    return {**GH, **changes}
+
+
+def load(config: dict[str, Any]) -> Guard:
+    return Guard.from_mapping(config, check_store=False)
+
+
+#: (config, id, text the message must name)
+INVALID = [
+    pytest.param(
+        {"routes": [route(provider="gitbub")]},
+        "webhook_guard.E001",
+        "gitbub",
+        id="E001-unknown-provider",
+    ),
+    pytest.param(
+        {"routes": [{"path": "/hooks/x", "secret": "env:WG_CFG_GH"}]},
+        "webhook_guard.E001",
+        "/hooks/x",
+        id="E001-no-provider",
+    ),
+    pytest.param(
+        {"routes": [route(secret="env:WG_CFG_UNSET")]},
+        "webhook_guard.E002",
+        "WG_CFG_UNSET",
+        id="E002-env-unset",
+    ),
+    pytest.param(
+        {"routes": [route(secret="env:WG_CFG_EMPTY")]},
+        "webhook_guard.E002",
+        "WG_CFG_EMPTY",
+        id="E002-env-empty",
+    ),
+    pytest.param(
+        {"routes": [route(secret="file:/nonexistent/wg-secret")]},
+        "webhook_guard.E002",
+        "/nonexistent/wg-secret",
+        id="E002-file",
+    ),
+    pytest.param(
+        {"routes": [route(secret=None)]},
+        "webhook_guard.E003",
+        "/hooks/github/{repo}",
+        id="E003-no-secret",
+    ),
+    pytest.param(
+        {"routes": [route(algorithm="md5", provider="hmac", header="X-Sig")]},
+        "webhook_guard.E004",
+        "md5",
+        id="E004-bad-option",
+    ),
+    pytest.param(
+        {
+            "routes": [
+                {
+                    "path": "/hooks/d",
+                    "provider": "dingtalk",
+                    "secret": "env:WG_CFG_GH",
+                    "window": 7200,
+                }
+            ]
+        },
+        "webhook_guard.E005",
+        "window",
+        id="E005-window",
+    ),
+    pytest.param(
+        {"routes": [route(path="hooks/no-slash")]},
+        "webhook_guard.E006",
+        "hooks/no-slash",
+        id="E006-pattern",
+    ),
+    pytest.param(
+        {"routes": [route(max_body=-1)]}, "webhook_guard.E006", "max_body", id="E006-max-body"
+    ),
+    pytest.param(
+        {"routes": [route()], "duplicate_status": 500},
+        "webhook_guard.E006",
+        "duplicate_status",
+        id="E006-duplicate-status",
+    ),
+    pytest.param(
+        {"routes": [route(), route(path="/hooks/{kind}/{repo}")]},
+        "webhook_guard.E007",
+        "overlap",
+        id="E007-overlap",
+    ),
+    pytest.param(
+        {"routes": [route(), route()]},
+        "webhook_guard.E007",
+        "/hooks/github/{repo}",
+        id="E007-repeat",
+    ),
+    pytest.param(
+        {"routes": [route()], "replay_store": "memcached://x"},
+        "webhook_guard.E008",
+        "memcached",
+        id="E008-store",
+    ),
+    pytest.param(
+        {"routes": [route()], "max_bodyy": 1},
+        "webhook_guard.E009",
+        "max_bodyy",
+        id="E009-guard-key",
+    ),
+    pytest.param(
+        {"routes": [route(secrett="x")]}, "webhook_guard.E009", "secrett", id="E009-route-key"
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "code", "named"), INVALID)
+def test_validation_ids(config: dict[str, Any], code: str, named: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load(config)
+    assert info.value.code == code
+    assert named in str(info.value)
+    assert SECRET_VALUE not in str(info.value)
+
+
+def test_every_documented_id_is_tested() -> None:
+    import webhook_guard.config
+
+    documented = {f"webhook_guard.E{n:03d}" for n in range(1, 12)}
+    assert all(code in (webhook_guard.config.__doc__ or "") for code in documented)
+    tested = {p.values[1] for p in INVALID} | {"webhook_guard.E010", "webhook_guard.E011"}
+    assert tested == documented
+
+
+def test_E010_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis now fails
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(MissingExtraError) as info:
+        load({"routes": [route()], "replay_store": "redis://127.0.0.1:1/0"})
+    assert info.value.code == "webhook_guard.E010"
+    assert "webhook-guard[redis]" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param(None, "missing.toml", id="unreadable"),
+        pytest.param("[[routes]\npath = 1", "bad.toml", id="invalid-toml"),
+    ],
+)
+def test_E011_file(tmp_path: Path, content: str | None, named: str) -> None:
+    path = tmp_path / named
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigurationError) as info:
+        Guard.from_file(str(path))
+    assert info.value.code == "webhook_guard.E011"
+    assert named in str(info.value)
+
+
+# -- one schema, three front ends --------------------------------------------------------
+
+MAPPING: dict[str, Any] = {
+    "max_body": 65536,
+    "duplicate_status": 409,
+    "routes": [
+        GH,
+        {
+            "path": "/hooks/dingtalk",
+            "provider": "dingtalk",
+            "window": 120,
+            "report_only": True,
+            "secret": [
+                {"id": "2026-11", "secret": "env:WG_CFG_GH", "created": "2026-11-01"},
+                {"id": "2026-08", "secret": "env:WG_CFG_GH", "not_after": "2026-11-15T00:00:00Z"},
+            ],
+        },
+        {"path": "/hooks/open", "unsigned": True},
+    ],
+}
+
+TOML = """
+max_body = 65536
+duplicate_status = 409
+
+[[routes]]
+path = "/hooks/github/{repo}"
+provider = "github"
+secret = "env:WG_CFG_GH"
+
+[[routes]]
+path = "/hooks/dingtalk"
+provider = "dingtalk"
+window = 120
+report_only = true
+secret = [
+  { id = "2026-11", secret = "env:WG_CFG_GH", created = 2026-11-01 },
+  { id = "2026-08", secret = "env:WG_CFG_GH", not_after = 2026-11-15T00:00:00Z },
+]
+
+[[routes]]
+path = "/hooks/open"
+unsigned = true
+"""
+
+ENV = {
+    "WGT_MAX_BODY": "65536",
+    "WGT_DUPLICATE_STATUS": "409",
+    "WGT_ROUTES__0__PATH": "/hooks/github/{repo}",
+    "WGT_ROUTES__0__PROVIDER": "github",
+    "WGT_ROUTES__0__SECRET": "env:WG_CFG_GH",
+    "WGT_ROUTES__1__PATH": "/hooks/dingtalk",
+    "WGT_ROUTES__1__PROVIDER": "dingtalk",
+    "WGT_ROUTES__1__WINDOW": "120",
+    "WGT_ROUTES__1__REPORT_ONLY": "true",
+    "WGT_ROUTES__1__SECRET__0__ID": "2026-11",
+    "WGT_ROUTES__1__SECRET__0__SECRET": "env:WG_CFG_GH",
+    "WGT_ROUTES__1__SECRET__0__CREATED": "2026-11-01",
+    "WGT_ROUTES__1__SECRET__1__ID": "2026-08",
+    "WGT_ROUTES__1__SECRET__1__SECRET": "env:WG_CFG_GH",
+    "WGT_ROUTES__1__SECRET__1__NOT_AFTER": "2026-11-15T00:00:00Z",
+    "WGT_ROUTES__2__PATH": "/hooks/open",
+    "WGT_ROUTES__2__UNSIGNED": "true",
+}
+
+
+def summary(guard: Guard) -> tuple[Any, ...]:
+    return (guard.describe(), guard.duplicate_status)
+
+
+def test_mapping_toml_and_environment_are_equal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "webhook_guard.toml"
+    path.write_text(TOML)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    from_mapping = load(MAPPING)
+    from_toml = Guard.from_file(str(path), check_store=False)
+    from_environment = Guard.from_env("WGT_", check_store=False)
+    assert summary(from_mapping) == summary(from_toml) == summary(from_environment)
+    described = from_mapping.describe()
+    assert [r["route"] for r in described] == [
+        "/hooks/github/{repo}",
+        "/hooks/dingtalk",
+        "/hooks/open",
+    ]
+    assert [k["id"] for k in described[1]["keys"]] == ["2026-11", "2026-08"]
+    assert described[1]["report_only"] is True
+    assert SECRET_VALUE not in repr(described)
+
+
+def test_from_env_nests_lists_and_parses_json() -> None:
+    parsed = from_env(
+        "P_",
+        {"P_ROUTES__1__PATH": "/b", "P_ROUTES__0__PATH": "/a", "P_MAX_BODY": "5", "OTHER": "x"},
+    )
+    assert parsed == {"routes": [{"path": "/a"}, {"path": "/b"}], "max_body": 5}
+
+
+def test_literal_secret_in_a_file_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "literal.toml"
+    path.write_text(
+        '[[routes]]\npath = "/hooks/github"\nprovider = "github"\nsecret = "a-literal-value"\n'
+    )
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"):
+        Guard.from_file(str(path))
+    [record] = [r for r in caplog.records if "literal secret" in r.getMessage()]
+    assert "env:" in record.getMessage()
+    assert "a-literal-value" not in record.getMessage()
+
+
+def test_references_in_a_file_are_not_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "refs.toml"
+    path.write_text(
+        '[[routes]]\npath = "/hooks/github"\nprovider = "github"\nsecret = "env:WG_CFG_GH"\n'
+    )
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"):
+        Guard.from_file(str(path))
+    assert [r for r in caplog.records if "literal secret" in r.getMessage()] == []
