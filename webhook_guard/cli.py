@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webhook_guard import Guard, Route, WebhookGuardError, get_verdict
 from webhook_guard.config import route_from_mapping
-from webhook_guard.providers import dingtalk, github, seatable
+from webhook_guard.providers import dingtalk, github, names, seatable
 
 __all__ = ("main",)
 
@@ -193,6 +193,9 @@ _SECRET_FORMATS: dict[str, Callable[[], str]] = {
 
 
 def gen_secret_command(args: argparse.Namespace) -> int:
+    if args.provider and args.provider not in names():
+        print(f"error: unknown provider {args.provider!r}", file=sys.stderr)
+        return 2
     make = _SECRET_FORMATS.get(args.provider or "", lambda: secrets.token_hex(32))
     print(make())
     return 0
