@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhook_guard.core.request import Headers, WebhookRequest
@@ -128,21 +128,29 @@ _environ_keys = st.one_of(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    environ=st.dictionaries(_environ_keys, st.one_of(st.text(max_size=5), st.integers())),
+    environ=st.dictionaries(
+        _environ_keys, st.one_of(st.text(max_size=5), st.integers()), max_size=8
+    ),
     asked=st.lists(_names | st.sampled_from(["content-type", "Content-Length"]), max_size=6),
 )
-def test_environ_lazy_lookup_equals_full_index(environ: dict[str, object], asked: list[str]) -> None:
+def test_environ_lazy_lookup_equals_full_index(
+    environ: dict[str, object], asked: list[str]
+) -> None:
     full = Headers(Headers.from_environ(environ).items_raw())
     for name in [*asked, *full]:
         assert Headers.from_environ(environ).getlist(name) == full.getlist(name), name
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     raw=st.lists(st.tuples(_names.map(str.encode), st.binary(max_size=5)), max_size=8),
     asked=st.lists(_names, max_size=6),
 )
-def test_asgi_lazy_lookup_equals_full_index(raw: list[tuple[bytes, bytes]], asked: list[str]) -> None:
+def test_asgi_lazy_lookup_equals_full_index(
+    raw: list[tuple[bytes, bytes]], asked: list[str]
+) -> None:
     full = Headers(Headers.from_asgi(raw).items_raw())
     for name in [*asked, *full]:
         assert Headers.from_asgi(raw).getlist(name) == full.getlist(name), name

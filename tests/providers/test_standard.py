@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhook_guard import Guard, Route
@@ -333,7 +333,7 @@ def test_v1a_ed25519_round_trip_and_independent_check() -> None:
 # -- properties and end to end ------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.text(max_size=200), ts=st.text(max_size=20), mid=st.text(max_size=40))
 def test_any_header_values_give_a_check(value: str, ts: str, mid: str) -> None:
     result = check(

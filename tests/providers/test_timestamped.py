@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhook_guard import Guard, Route
@@ -314,7 +314,7 @@ def test_persona_rotation_groups() -> None:
 # -- properties and end to end ----------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(sorted(DOCUMENTED)), value=st.text(max_size=300), ts=st.text(max_size=20)
 )
