@@ -11,6 +11,7 @@ from typing import Any
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import Reason
+from webhook_guard.exceptions import ConfigurationError
 
 __all__ = (
     "MAX_HEADER_LENGTH",
@@ -21,6 +22,7 @@ __all__ = (
     "check_window",
     "parse_timestamp",
     "single_header",
+    "validate_window",
 )
 
 #: A secret reference: a literal, ``"env:NAME"``, ``"file:/path"``, or a callable
@@ -143,3 +145,19 @@ def check_window(ts_seconds: float, now: float, past: float, future: float) -> R
     if not ts_seconds <= now + future:
         return Reason.FUTURE_TIMESTAMP
     return None
+
+
+#: Longest window a scheme accepts, in seconds, in either direction.
+MAX_WINDOW = 86400.0
+
+
+def validate_window(name: str, window: float, future_window: float | None) -> None:
+    """Raise ``ConfigurationError`` (E005) unless ``0 < window <= 1 day`` and
+    ``0 <= future_window <= 1 day``."""
+    if not (
+        0 < window <= MAX_WINDOW and future_window is not None and 0 <= future_window <= MAX_WINDOW
+    ):
+        raise ConfigurationError(
+            f"{name}: window must be in (0, 86400] and future_window in [0, 86400]",
+            code="webhook_guard.E005",
+        )

@@ -44,6 +44,7 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
+    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError, MissingExtraError
@@ -148,11 +149,7 @@ class AsymmetricScheme(Scheme):
     # -- configuration -----------------------------------------------------------------
 
     def validate(self) -> None:
-        if not 0 < self.window <= 86400 or not 0 <= self.future_window <= 86400:
-            raise ConfigurationError(
-                f"{self.name}: window must be in (0, 86400] and future_window in [0, 86400]",
-                code="webhook_guard.E005",
-            )
+        validate_window(self.name, self.window, self.future_window)
         from webhook_guard.keysources import resolve_one
 
         for index, ref in enumerate(_iter_refs(self.secret)):

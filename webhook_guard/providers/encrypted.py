@@ -58,6 +58,7 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
+    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError, MissingExtraError
@@ -329,15 +330,8 @@ class _Tencent(Scheme):
         self.validate()
 
     def validate(self) -> None:
-        if self.window is not None and not (
-            0 < self.window <= 86400
-            and self.future_window is not None
-            and 0 <= self.future_window <= 86400
-        ):
-            raise ConfigurationError(
-                f"{self.name}: window must be in (0, 86400] and future_window in [0, 86400]",
-                code="webhook_guard.E005",
-            )
+        if self.window is not None:
+            validate_window(self.name, self.window, self.future_window)
 
     def replay_ttl(self) -> float | None:
         if self.window is None or self.future_window is None:
@@ -866,15 +860,8 @@ class Feishu(Scheme):
         self.validate()
 
     def validate(self) -> None:
-        if self.window is not None and not (
-            0 < self.window <= 86400
-            and self.future_window is not None
-            and 0 <= self.future_window <= 86400
-        ):
-            raise ConfigurationError(
-                f"{self.name}: window must be in (0, 86400] and future_window in [0, 86400]",
-                code="webhook_guard.E005",
-            )
+        if self.window is not None:
+            validate_window(self.name, self.window, self.future_window)
 
     def replay_ttl(self) -> float | None:
         if self.window is None or self.future_window is None:

@@ -33,6 +33,7 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
+    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
@@ -113,11 +114,7 @@ class StandardWebhooks(Scheme):
             raise ConfigurationError(
                 f"{self.name}: invalid header prefixes {self.prefixes!r}", code="webhook_guard.E004"
             )
-        if not 0 < self.window <= 86400 or not 0 <= self.future_window <= 86400:
-            raise ConfigurationError(
-                f"{self.name}: window must be in (0, 86400] and future_window in [0, 86400]",
-                code="webhook_guard.E005",
-            )
+        validate_window(self.name, self.window, self.future_window)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prefixes": list(self.prefixes)}

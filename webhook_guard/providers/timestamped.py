@@ -30,9 +30,9 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
+    validate_window,
 )
 from webhook_guard.core.verdict import Reason
-from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._hmac import HMACScheme
 
 __all__ = (
@@ -96,11 +96,7 @@ class SignatureList(Scheme):
         self.validate()
 
     def validate(self) -> None:
-        if not 0 < self.window <= 86400 or not 0 <= self.future_window <= 86400:
-            raise ConfigurationError(
-                f"{self.name}: window must be in (0, 86400] and future_window in [0, 86400]",
-                code="webhook_guard.E005",
-            )
+        validate_window(self.name, self.window, self.future_window)
 
     def replay_ttl(self) -> float:
         return self.window + self.future_window
