@@ -6,7 +6,6 @@ normalisation), so the framework's own router decides what a disguised path reac
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import pytest
 
 from webhook_guard import Guard, Route, Verdict, get_verdict
 from webhook_guard.providers import dingtalk, github, seatable
-from webhook_guard.testing import FrozenClock
+from webhook_guard.testing import FrozenClock, build_wsgi_environ
 
 NOW = 1_790_000_000.0
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -83,33 +82,21 @@ def wsgi_sender(app: Any) -> Sender:
         chunked: bool = False,
     ) -> Response:
         path, _, query = raw_path.partition("?")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "SCRIPT_NAME": script_name,
-            "PATH_INFO": unquote(path, encoding="latin-1"),
-            "QUERY_STRING": query,
-            "RAW_URI": raw_path,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "127.0.0.1:8000",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        if chunked:
-            environ["HTTP_TRANSFER_ENCODING"] = "chunked"
-            environ["wsgi.input_terminated"] = True
-        else:
-            environ["CONTENT_LENGTH"] = str(len(body))
-        for name, value in (headers or {}).items():
-            key = name.upper().replace("-", "_")
-            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+        environ = build_wsgi_environ(
+            unquote(path, encoding="latin-1"),
+            body=body,
+            method=method,
+            headers=headers,
+            query=query,
+            chunked=chunked,
+        )
+        environ.update(
+            SCRIPT_NAME=script_name,
+            RAW_URI=raw_path,
+            SERVER_PORT="8000",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_HOST="127.0.0.1:8000",
+        )
         status: list[str] = []
         result = app(environ, lambda s, h, e=None: status.append(s))
         try:
