@@ -15,6 +15,29 @@ from webhook_guard.testing import FrozenClock
 NOW = 1_700_000_000.0
 
 
+#: Set by CI: a skipped test means a missing dependency, so the session fails.
+STRICT = bool(os.environ.get("WEBHOOK_GUARD_NO_SKIPS"))
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if STRICT and _skipped:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    if STRICT and _skipped:
+        write = getattr(terminalreporter, "write_line")
+        write(f"WEBHOOK_GUARD_NO_SKIPS is set and {len(_skipped)} test(s) were skipped:")
+        for nodeid in _skipped[:50]:
+            write(f"  {nodeid}")
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(NOW)
