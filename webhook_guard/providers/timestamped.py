@@ -1,24 +1,32 @@
 """Timestamped HMAC providers: the timestamp is signed with the body, and checked against a
-window both ways (stricter than the Stripe SDK, which lets future timestamps through).
+window both ways (stricter than the Stripe, HubSpot and Box SDKs, which let future timestamps
+through).
 
-Two shapes:
+Shapes:
 
 - a signature list in one header, ``t=<ts>,v1=<hex>[,v1=<hex>...]`` (Stripe, Calendly,
-  Mux, Persona, Paddle with ``;`` and ``ts``/``h1``, Buildkite): every pair well formed,
-  the timestamp exactly once, at most 8 signatures, unknown keys (Stripe's ``v0``) ignored;
+  Mux, Persona, Paddle with ``;`` and ``ts``/``h1``, Buildkite, PagerDuty without a
+  timestamp): one strict parser, ``SignatureList.parse``: every pair well formed, the
+  timestamp exactly once, at most 8 signatures, unknown keys (Stripe's ``v0``) ignored but
+  at least one known signature required, lowercase hex compared canonically;
 - separate signature and timestamp headers (Slack, Zoom, Frame.io), built on
-  ``HMACScheme``, with the providers' signed handshakes answered after verification.
+  ``HMACScheme``, with the providers' signed handshakes answered after verification;
+- RFC 3339 timestamps (Twitch EventSub, Zendesk, Box), parsed strictly by ``parse_rfc3339``;
+- Linear: body-only signature, freshness from the signed ``webhookTimestamp`` body field.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as _dt
 import hashlib
 import hmac as _hmac
 import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from webhook_guard.core.keys import KeySet, compare
 from webhook_guard.core.request import WebhookRequest
@@ -33,38 +41,97 @@ from webhook_guard.core.scheme import (
     validate_window,
 )
 from webhook_guard.core.verdict import Reason
+from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._hmac import HMACScheme
 
 __all__ = (
     "FACTORIES",
+    "MAX_SIGNATURES",
+    "RFC3339HMAC",
     "SignatureList",
+    "Twitch",
+    "box",
     "buildkite",
     "calendly",
     "frameio",
+    "linear",
     "mux",
     "paddle",
+    "pagerduty",
+    "parse_rfc3339",
     "persona",
     "slack",
     "stripe",
+    "twitch",
+    "zendesk",
     "zoom",
 )
 
+#: Most signatures a list may carry (rotation overlaps need two or three).
 MAX_SIGNATURES = 8
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _KEY = re.compile(r"[a-z0-9]{1,16}")
+#: A pair's value: visible ASCII except either separator (``,`` ``;``).
+_VALUE = re.compile(r"[\x21-\x2b\x2d-\x3a\x3c-\x7e]{1,512}")
 #: Handshake bodies are small; larger bodies are never parsed for one.
 _MAX_HANDSHAKE_BODY = 16 * 1024
 _JSON = (("Content-Type", "application/json"),)
+_TEXT = (("Content-Type", "text/plain; charset=utf-8"),)
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def parse_rfc3339(raw: str) -> float | None:
+    """Seconds since the epoch for an RFC 3339 date-time, else None (never raises).
+
+    Strict: ASCII digits only, upper-case ``T``/``Z``, at most 9 fractional digits, an
+    explicit offset; no leap second, no lenient ISO 8601 forms (week dates, missing
+    seconds, ``+0000``, spaces).
+    """
+    if len(raw) > 40 or not raw.isascii():
+        return None
+    m = _RFC3339.fullmatch(raw)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    offset = 0
+    if zone != "Z":
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            return None
+        offset = (oh * 3600 + om * 60) * (1 if zone[0] == "+" else -1)
+    try:
+        moment = _dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=_dt.timezone.utc,
+        )
+    except ValueError:
+        return None
+    return moment.timestamp() - offset + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+
+
+def format_rfc3339(seconds: float) -> str:
+    """``seconds`` as RFC 3339 UTC with microseconds (``2026-01-02T03:04:05.000000Z``)."""
+    moment = _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SignatureList(Scheme):
     """``<ts_key>=<ts><sep><sig_key>=<hex>...`` in one header over ``ts + joiner + body``.
 
     :param header: the signature header.
-    :param separator: between pairs (``","`` or ``";"``).
-    :param ts_key: the timestamp's key (``t``, ``ts``, ``timestamp``).
+    :param separator: between pairs (``","`` or ``";"``); no whitespace is allowed around pairs.
+    :param ts_key: the timestamp's key (``t``, ``ts``, ``timestamp``); None when the
+        provider signs no timestamp (PagerDuty): the body alone is signed, no window.
     :param sig_key: the signature's key (``v1``, ``h1``, ``signature``); may repeat.
-    :param joiner: bytes between the timestamp and the body in the signed message.
+    :param joiner: text between the timestamp and the body in the signed message.
     :param window: seconds a timestamp may lie in the past; ``future_window`` ahead.
     """
 
@@ -76,7 +143,7 @@ class SignatureList(Scheme):
         secret: SecretSpec,
         header: str,
         separator: str = ",",
-        ts_key: str = "t",
+        ts_key: str | None = "t",
         sig_key: str = "v1",
         joiner: str = ".",
         window: float = 300.0,
@@ -96,18 +163,38 @@ class SignatureList(Scheme):
         self.validate()
 
     def validate(self) -> None:
+        if self.separator not in (",", ";"):
+            raise ConfigurationError(
+                f"{self.name}: separator must be ',' or ';', not {self.separator!r}",
+                code="webhook_guard.E004",
+            )
+        for key in (self.ts_key, self.sig_key):
+            if key is not None and not _KEY.fullmatch(key):
+                raise ConfigurationError(
+                    f"{self.name}: invalid signature-list key {key!r}", code="webhook_guard.E004"
+                )
+        if self.ts_key == self.sig_key or not self.joiner.isascii():
+            raise ConfigurationError(
+                f"{self.name}: ts_key and sig_key must differ; joiner must be ASCII",
+                code="webhook_guard.E004",
+            )
         validate_window(self.name, self.window, self.future_window)
 
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
+    def replay_ttl(self) -> float | None:
+        return self.window + self.future_window if self.ts_key else None
 
-    def parse(self, value: str) -> tuple[str, list[str]] | None:
-        """``(timestamp, signatures)``; None when the header is malformed."""
+    def parse(self, value: str) -> tuple[str | None, list[str]] | None:
+        """``(timestamp, signatures)``; None when the header is malformed.
+
+        Every pair is ``key=value`` with a lowercase key and a visible-ASCII value; the
+        timestamp key appears exactly once (when the scheme has one); at most
+        ``MAX_SIGNATURES`` signatures; other keys are ignored.
+        """
         timestamp: str | None = None
         signatures: list[str] = []
         for part in value.split(self.separator):
-            key, eq, item = part.strip(" ").partition("=")
-            if not eq or not _KEY.fullmatch(key) or not item:
+            key, eq, item = part.partition("=")
+            if not eq or not _KEY.fullmatch(key) or not _VALUE.fullmatch(item):
                 return None
             if key == self.ts_key:
                 if timestamp is not None:
@@ -115,7 +202,9 @@ class SignatureList(Scheme):
                 timestamp = item
             elif key == self.sig_key:
                 signatures.append(item)
-        if timestamp is None or len(signatures) > MAX_SIGNATURES:
+                if len(signatures) > MAX_SIGNATURES:
+                    return None
+        if self.ts_key is not None and timestamp is None:
             return None
         return timestamp, signatures
 
@@ -127,15 +216,20 @@ class SignatureList(Scheme):
         if parsed is None:
             return Check(Reason.MALFORMED_SIGNATURE)
         raw_ts, signatures = parsed
-        timestamp = parse_timestamp(raw_ts)
-        if timestamp is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(timestamp, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
-        if not signatures or not all(_HEX64.fullmatch(s) for s in signatures):
-            return Check(Reason.MALFORMED_SIGNATURE if signatures else Reason.BAD_SIGNATURE)
-        head = raw_ts.encode("ascii") + self.joiner.encode("ascii")
+        timestamp: int | None = None
+        head = b""
+        if raw_ts is not None:
+            timestamp = parse_timestamp(raw_ts)
+            if timestamp is None:
+                return Check(Reason.MALFORMED_TIMESTAMP)
+            late = check_window(timestamp, now, self.window, self.future_window)
+            if late is not None:
+                return Check(late)
+            head = raw_ts.encode("ascii") + self.joiner.encode("ascii")
+        if not signatures:
+            return Check(Reason.BAD_SIGNATURE)  # only unknown versions (Stripe's v0)
+        if not all(_HEX64.fullmatch(s) for s in signatures):
+            return Check(Reason.MALFORMED_SIGNATURE)
         for key in keys:
             mac = key.hmac("sha256")
             mac.update(head)
@@ -156,15 +250,18 @@ class SignatureList(Scheme):
     def sign(
         self, body: bytes, *, secret: str | bytes, timestamp: float | None = None
     ) -> dict[str, str]:
-        ts = str(int(time.time() if timestamp is None else timestamp))
         key = secret.encode("utf-8") if isinstance(secret, str) else secret
+        if self.ts_key is None:
+            signature = _hmac.new(key, body, hashlib.sha256).hexdigest()
+            return {self.header: f"{self.sig_key}={signature}"}
+        ts = str(int(time.time() if timestamp is None else timestamp))
         message = ts.encode("ascii") + self.joiner.encode("ascii") + body
         signature = _hmac.new(key, message, hashlib.sha256).hexdigest()
         return {self.header: f"{self.ts_key}={ts}{self.separator}{self.sig_key}={signature}"}
 
 
 class Persona(SignatureList):
-    """Persona: during a rotation, several ``t=..,v1=..`` groups separated by spaces."""
+    """Persona: during a rotation, several ``t=..,v1=..`` groups separated by single spaces."""
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         value, ok = single_header(request.headers, self.header)
@@ -195,8 +292,8 @@ def _with_header(request: WebhookRequest, name: str, value: str) -> WebhookReque
 # -- separate signature and timestamp headers ---------------------------------------------------
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    if len(body) > _MAX_HANDSHAKE_BODY:
+def _json_object(body: bytes, limit: int | None = _MAX_HANDSHAKE_BODY) -> dict[str, Any] | None:
+    if limit is not None and len(body) > limit:
         return None
     try:
         data = json.loads(body)
@@ -205,27 +302,42 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _answered(result: Check, response: Response, handshake: str) -> Check:
+    """``result`` (verified) with a handshake answer the guard sends itself."""
+    return Check(
+        Reason.VERIFIED,
+        key_id=result.key_id,
+        timestamp=result.timestamp,
+        message_id=result.message_id,
+        details={"handshake": handshake},
+        response=response,
+    )
+
+
 class Slack(HMACScheme):
     """Slack: ``v0=<hex>`` over ``v0:ts:body``; url_verification and ssl_check answered after
     verification (Slack signs both)."""
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         result = super().check(request, keys, now)
-        if result.reason is not Reason.VERIFIED:
+        if result.reason is not Reason.VERIFIED or len(request.body) > _MAX_HANDSHAKE_BODY:
             return result
-        response: Response | None = None
-        data = _json_object(request.body) if request.body[:1] == b"{" else None
-        if data is not None and data.get("type") == "url_verification":
-            challenge = data.get("challenge")
-            if isinstance(challenge, str):
-                response = (200, _JSON, json.dumps({"challenge": challenge}).encode())
-        elif request.body.startswith(b"ssl_check=1"):
-            response = (200, (), b"")
-        if response is None:
+        if request.body[:1] == b"{":
+            data = _json_object(request.body)
+            if data is not None and data.get("type") == "url_verification":
+                challenge = data.get("challenge")
+                if not isinstance(challenge, str) or not challenge or len(challenge) > 256:
+                    return Check(Reason.BAD_REQUEST)
+                answer = json.dumps({"challenge": challenge}).encode()
+                return _answered(result, (200, _JSON, answer), "url_verification")
             return result
-        return Check(
-            Reason.VERIFIED, key_id=result.key_id, timestamp=result.timestamp, response=response
-        )
+        try:
+            form = parse_qsl(request.body.decode("ascii"), max_num_fields=64)
+        except (UnicodeDecodeError, ValueError):
+            return result
+        if ("ssl_check", "1") in form:
+            return _answered(result, (200, (), b""), "ssl_check")
+        return result
 
 
 class Zoom(HMACScheme):
@@ -244,23 +356,265 @@ class Zoom(HMACScheme):
         token = payload.get("plainToken") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token or len(token) > 256:
             return Check(Reason.BAD_REQUEST)
-        key = next(k for k in keys if k.key_id == result.key_id)
+        key = next((k for k in keys if k.key_id == result.key_id), None)
+        if key is None:  # pragma: no cover - the key just verified the request
+            return Check(Reason.BAD_SIGNATURE)
         mac = key.hmac("sha256")
         mac.update(token.encode("utf-8"))
         body = json.dumps({"plainToken": token, "encryptedToken": mac.hexdigest()}).encode()
+        return _answered(result, (200, _JSON, body), "url_validation")
+
+
+# -- RFC 3339 timestamps ------------------------------------------------------------------------
+
+
+class Twitch(Scheme):
+    """Twitch EventSub (webhook transport): ``sha256=<hex>`` over ``id + timestamp + body``.
+
+    The message id is signed, so it is the replay key (Twitch retries keep it).
+    ``webhook_callback_verification`` is answered with the raw challenge as text/plain after
+    the request verifies; ``revocation`` and ``notification`` reach the app.
+    """
+
+    name = "twitch"
+    ID = "Twitch-Eventsub-Message-Id"
+    TIMESTAMP = "Twitch-Eventsub-Message-Timestamp"
+    SIGNATURE = "Twitch-Eventsub-Message-Signature"
+    TYPE = "Twitch-Eventsub-Message-Type"
+    _PREFIX = "sha256="
+
+    def __init__(
+        self, *, secret: SecretSpec, window: float = 600.0, future_window: float | None = None
+    ) -> None:
+        super().__init__(secret=secret)
+        self.window = float(window)
+        self.future_window = float(window if future_window is None else future_window)
+        self.validate()
+
+    def validate(self) -> None:
+        validate_window(self.name, self.window, self.future_window)
+
+    def replay_ttl(self) -> float:
+        return self.window + self.future_window
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        headers = request.headers
+        signature, ok = single_header(headers, self.SIGNATURE)
+        if signature is None:
+            return Check(Reason.MISSING_SIGNATURE)
+        if not ok or len(signature) != len(self._PREFIX) + 64:
+            return Check(Reason.MALFORMED_SIGNATURE)
+        if not signature.startswith(self._PREFIX):
+            return Check(Reason.MALFORMED_SIGNATURE)
+        raw_ts, ok = single_header(headers, self.TIMESTAMP)
+        if raw_ts is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        seconds = parse_rfc3339(raw_ts) if ok else None
+        if seconds is None:
+            return Check(Reason.MALFORMED_TIMESTAMP)
+        late = check_window(seconds, now, self.window, self.future_window)
+        if late is not None:
+            return Check(late)
+        message_id, ok = single_header(headers, self.ID)
+        if message_id is None:
+            return Check(Reason.MISSING_SIGNATURE)
+        if not ok or not message_id or len(message_id) > 256 or not message_id.isascii():
+            return Check(Reason.BAD_REQUEST)
+        head = message_id.encode("ascii") + raw_ts.encode("ascii")
+        for key in keys:
+            mac = key.hmac("sha256")
+            mac.update(head)
+            mac.update(request.body)
+            expected = (self._PREFIX + mac.hexdigest()).encode("ascii")
+            if compare(expected, signature):
+                result = Check(
+                    Reason.VERIFIED,
+                    key_id=key.key_id,
+                    replay_material=message_id.encode("ascii"),
+                    timestamp=int(seconds),
+                    message_id=message_id,
+                )
+                return self._handshake(request, result)
+        return Check(Reason.BAD_SIGNATURE)
+
+    def _handshake(self, request: WebhookRequest, result: Check) -> Check:
+        kind, ok = single_header(request.headers, self.TYPE)
+        if not ok:
+            return Check(Reason.BAD_REQUEST)
+        if kind != "webhook_callback_verification":
+            return result
+        data = _json_object(request.body)
+        challenge = data.get("challenge") if data is not None else None
+        if not isinstance(challenge, str) or not challenge or len(challenge) > 1024:
+            return Check(Reason.BAD_REQUEST)
+        return _answered(
+            result, (200, _TEXT, challenge.encode("utf-8")), "webhook_callback_verification"
+        )
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        secret: str | bytes,
+        timestamp: float | None = None,
+        message_id: str = "e76c6bd4-55c9-4987-8304-da1588d8988b",
+        message_type: str = "notification",
+    ) -> dict[str, str]:
+        raw_ts = format_rfc3339(time.time() if timestamp is None else timestamp)
+        key = secret.encode("utf-8") if isinstance(secret, str) else secret
+        message = message_id.encode("ascii") + raw_ts.encode("ascii") + body
+        return {
+            self.ID: message_id,
+            self.TIMESTAMP: raw_ts,
+            self.SIGNATURE: self._PREFIX + _hmac.new(key, message, hashlib.sha256).hexdigest(),
+            self.TYPE: message_type,
+        }
+
+
+class RFC3339HMAC(Scheme):
+    """Base64 HMAC-SHA256 in one or more headers over the body and an RFC 3339 timestamp
+    header (Zendesk: ``timestamp + body``; Box: ``body + timestamp``).
+
+    :param signature_headers: headers that may carry a signature; any present one may
+        match (Box sends primary and secondary); each at most once.
+    :param order: ``"timestamp_body"`` or ``"body_timestamp"``.
+    :param required: header values that must be present exactly (e.g. Box's version).
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSpec,
+        name: str,
+        signature_headers: tuple[str, ...],
+        timestamp_header: str,
+        order: Literal["timestamp_body", "body_timestamp"],
+        window: float,
+        future_window: float | None = None,
+        required: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(secret=secret)
+        self.name = name
+        self.signature_headers = signature_headers
+        self.timestamp_header = timestamp_header
+        self.order = order
+        self.window = float(window)
+        self.future_window = float(window if future_window is None else future_window)
+        self.required = required
+        self.validate()
+
+    def validate(self) -> None:
+        validate_window(self.name, self.window, self.future_window)
+
+    def replay_ttl(self) -> float:
+        return self.window + self.future_window
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "signature_headers": list(self.signature_headers)}
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        headers = request.headers
+        signatures: list[str] = []
+        for name in self.signature_headers:
+            value, ok = single_header(headers, name)
+            if value is None:
+                continue
+            if not ok or len(value) != 44:  # base64 of 32 bytes
+                return Check(Reason.MALFORMED_SIGNATURE)
+            signatures.append(value)
+        if not signatures:
+            return Check(Reason.MISSING_SIGNATURE)
+        for name, wanted in self.required:
+            value, ok = single_header(headers, name)
+            if value != wanted or not ok:
+                return Check(Reason.MALFORMED_SIGNATURE)
+        raw_ts, ok = single_header(headers, self.timestamp_header)
+        if raw_ts is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        seconds = parse_rfc3339(raw_ts) if ok else None
+        if seconds is None:
+            return Check(Reason.MALFORMED_TIMESTAMP)
+        late = check_window(seconds, now, self.window, self.future_window)
+        if late is not None:
+            return Check(late)
+        ts = raw_ts.encode("ascii")
+        parts = (ts, request.body) if self.order == "timestamp_body" else (request.body, ts)
+        for key in keys:
+            mac = key.hmac("sha256")
+            for part in parts:
+                mac.update(part)
+            expected = base64.b64encode(mac.digest())
+            found = False
+            for candidate in signatures:  # no early exit
+                found |= compare(expected, candidate)
+            if found:
+                return Check(
+                    Reason.VERIFIED,
+                    key_id=key.key_id,
+                    replay_material=expected,
+                    timestamp=int(seconds),
+                )
+        return Check(Reason.BAD_SIGNATURE)
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        secret: str | bytes,
+        timestamp: float | None = None,
+        secondary: str | bytes | None = None,
+    ) -> dict[str, str]:
+        """Headers for ``body``; ``secondary`` signs the second signature header (Box)."""
+        raw_ts = _dt.datetime.fromtimestamp(
+            time.time() if timestamp is None else timestamp, _dt.timezone.utc
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out = {self.timestamp_header: raw_ts, **dict(self.required)}
+        for name, key in zip(self.signature_headers, (secret, secondary), strict=False):
+            if key is None:
+                continue
+            raw = key.encode("utf-8") if isinstance(key, str) else key
+            ts = raw_ts.encode("ascii")
+            message = ts + body if self.order == "timestamp_body" else body + ts
+            out[name] = base64.b64encode(_hmac.new(raw, message, hashlib.sha256).digest()).decode()
+        return out
+
+
+class Linear(HMACScheme):
+    """Linear: hex HMAC-SHA256 of the raw body in ``Linear-Signature``; freshness from the
+    signed body field ``webhookTimestamp`` (milliseconds), checked after verification."""
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        result = super().check(request, keys, now)
+        if result.reason is not Reason.VERIFIED:
+            return result
+        data = _json_object(request.body, limit=None)
+        if data is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        raw = data.get("webhookTimestamp")
+        if raw is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        if type(raw) is not int or not 0 <= raw < 10**16:
+            return Check(Reason.MALFORMED_TIMESTAMP)
+        late = check_window(raw / 1000, now, self.window, self.future_window)
+        if late is not None:
+            return Check(late)
         return Check(
             Reason.VERIFIED,
             key_id=result.key_id,
-            timestamp=result.timestamp,
-            response=(200, _JSON, body),
+            replay_material=result.replay_material,
+            timestamp=raw,
         )
+
+    def replay_ttl(self) -> float:
+        return self.window + self.future_window
 
 
 # -- factories ---------------------------------------------------------------------------------
 
 
 def stripe(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> SignatureList:
-    """Stripe: ``Stripe-Signature: t=..,v1=..``; the key is the whole ``whsec_`` string."""
+    """Stripe: ``Stripe-Signature: t=..,v1=..[,v1=..]``; the key is the whole ``whsec_``
+    string as UTF-8 (not decoded). ``window`` bounds both directions (the SDK only the past)."""
     return SignatureList(
         secret=secret, header="Stripe-Signature", window=window, name="stripe", **options
     )
@@ -319,6 +673,16 @@ def buildkite(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> S
     )
 
 
+def pagerduty(*, secret: SecretSpec) -> SignatureList:
+    """PagerDuty (v3): ``X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`` over the raw body.
+
+    No timestamp is signed: there is no freshness window, and the replay key is the
+    matched signature (use a replay store)."""
+    return SignatureList(
+        secret=secret, header="X-PagerDuty-Signature", ts_key=None, name="pagerduty"
+    )
+
+
 def slack(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> Slack:
     """Slack: ``X-Slack-Signature: v0=<hex>``, ``X-Slack-Request-Timestamp``."""
     return Slack(
@@ -334,7 +698,9 @@ def slack(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> Slack
 
 
 def zoom(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> Zoom:
-    """Zoom: ``x-zm-signature: v0=<hex>``, ``x-zm-request-timestamp``; url_validation answered."""
+    """Zoom: ``x-zm-signature: v0=<hex>``, ``x-zm-request-timestamp`` (seconds; pass
+    ``timestamp_unit="ms"`` for millisecond senders); url_validation answered after
+    verification."""
     return Zoom(
         secret=secret,
         header="x-zm-signature",
@@ -361,15 +727,75 @@ def frameio(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> HMA
     )
 
 
+def twitch(
+    *, secret: SecretSpec, window: float = 600.0, future_window: float | None = None
+) -> Twitch:
+    """Twitch EventSub: ``Twitch-Eventsub-Message-Signature: sha256=<hex>`` over
+    id + RFC 3339 timestamp + body; 10 minutes; replay key = the (signed) message id."""
+    return Twitch(secret=secret, window=window, future_window=future_window)
+
+
+def zendesk(
+    *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
+) -> RFC3339HMAC:
+    """Zendesk: ``X-Zendesk-Webhook-Signature`` = Base64 HMAC-SHA256 of timestamp + body,
+    ``X-Zendesk-Webhook-Signature-Timestamp`` (RFC 3339). Zendesk sets no window; 300 s here."""
+    return RFC3339HMAC(
+        secret=secret,
+        name="zendesk",
+        signature_headers=("X-Zendesk-Webhook-Signature",),
+        timestamp_header="X-Zendesk-Webhook-Signature-Timestamp",
+        order="timestamp_body",
+        window=window,
+        future_window=future_window,
+    )
+
+
+def box(*, secret: SecretSpec, window: float = 600.0, future_window: float = 60.0) -> RFC3339HMAC:
+    """Box: ``BOX-SIGNATURE-PRIMARY``/``-SECONDARY`` = Base64 HMAC-SHA256 of body +
+    ``BOX-DELIVERY-TIMESTAMP`` (RFC 3339); configure both keys as a list (either may match
+    either header); ``BOX-SIGNATURE-VERSION: 1`` and ``-ALGORITHM: HmacSHA256`` required.
+    10 minutes past as Box's SDK; 60 s ahead for clock skew (the SDK allows none)."""
+    return RFC3339HMAC(
+        secret=secret,
+        name="box",
+        signature_headers=("BOX-SIGNATURE-PRIMARY", "BOX-SIGNATURE-SECONDARY"),
+        timestamp_header="BOX-DELIVERY-TIMESTAMP",
+        order="body_timestamp",
+        window=window,
+        future_window=future_window,
+        required=(("BOX-SIGNATURE-VERSION", "1"), ("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")),
+    )
+
+
+def linear(
+    *, secret: SecretSpec, window: float = 60.0, future_window: float | None = None
+) -> Linear:
+    """Linear: ``Linear-Signature: <hex>`` over the raw body; the signed body field
+    ``webhookTimestamp`` (ms) must lie within ``window`` seconds (60, as Linear's SDK)."""
+    return Linear(
+        secret=secret,
+        header="Linear-Signature",
+        window=window,
+        future_window=future_window,
+        name="linear",
+    )
+
+
 #: Factories by registry name.
 FACTORIES: dict[str, Callable[..., Scheme]] = {
     "stripe": stripe,
     "slack": slack,
     "paddle": paddle,
     "zoom": zoom,
+    "twitch": twitch,
     "calendly": calendly,
-    "mux": mux,
-    "persona": persona,
+    "zendesk": zendesk,
+    "box": box,
     "buildkite": buildkite,
+    "persona": persona,
+    "mux": mux,
     "frameio": frameio,
+    "pagerduty": pagerduty,
+    "linear": linear,
 }
