@@ -1,31 +1,253 @@
-"""Body-HMAC providers (a signature over the raw body, no timestamp) and static-token
-presets: each is one row of data over ``HMACScheme`` or ``Token``.
+"""Body-HMAC providers (a signature over the raw body, no timestamp), Mailgun, and
+static-token presets: most are one row of data over ``HMACScheme`` or ``Token``.
 
-These schemes carry no freshness: the replay key is the signature (the body digest), kept
-for the route's ``replay_ttl``. Pass the provider's delivery id downstream to de-duplicate
-across longer periods.
+Body-HMAC schemes carry no freshness: the replay key is the signature (the body digest),
+kept for the route's ``replay_ttl``. Pass the provider's delivery id downstream to
+de-duplicate across longer periods.
+
+Handshakes:
+
+- Meta (and the ``whatsapp``/``instagram`` aliases): with ``verify_token=`` set, the
+  ``GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`` subscription check is
+  answered by the guard (token compared in constant time, challenge echoed as text/plain).
+- Dropbox: ``answer_challenge=True`` answers ``GET ?challenge=..`` (unsigned; opt-in).
+- Asana: ``handshake=True`` answers the first request carrying ``X-Hook-Secret`` by
+  echoing it (unsigned; opt-in, enable it only while creating the webhook). The secret is
+  in ``verdict.details["hook_secret"]`` (``on_verified``) so it can be stored.
+- Okta: the one-time ``X-Okta-Verification-Challenge`` GET is answered after the static
+  authorization header verifies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import binascii
+import hmac as _hmac
+import json
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
-from webhook_guard.core.scheme import Scheme, SecretSpec
+from webhook_guard.core.keys import KeySet, Secret, compare
+from webhook_guard.core.request import WebhookRequest
+from webhook_guard.core.scheme import (
+    MAX_HEADER_LENGTH,
+    Check,
+    Response,
+    Scheme,
+    SecretSpec,
+    check_window,
+    parse_timestamp,
+    single_header,
+    validate_window,
+)
+from webhook_guard.core.verdict import Reason
+from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._hmac import Encoding, HMACScheme
 from webhook_guard.providers.token import Token
 
-__all__ = ("BODY_HMAC", "FACTORIES", "TOKENS", "BodyHMAC", "TokenPreset")
+__all__ = (
+    "BODY_HMAC",
+    "FACTORIES",
+    "TOKENS",
+    "Airtable",
+    "Asana",
+    "BodyHMAC",
+    "BodyHMACScheme",
+    "Dropbox",
+    "Mailgun",
+    "Meta",
+    "Okta",
+    "TokenPreset",
+    "mailgun",
+)
+
+#: Characters a handshake challenge may have before it is echoed (no markup, no CR/LF).
+_CHALLENGE = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")
+_TEXT: tuple[tuple[str, str], ...] = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+)
+
+
+class BodyHMACScheme(HMACScheme):
+    """An ``HMACScheme`` over the raw body, fixed by a ``BodyHMAC`` row."""
+
+    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
+        super().__init__(
+            secret=secret,
+            header=spec.header,
+            algorithm=spec.algorithm,
+            encoding=spec.encoding,
+            prefix=spec.prefix,
+            name=name,
+        )
+
+
+def _one_query(request: WebhookRequest, name: str) -> tuple[str | None, bool]:
+    """The one value of query parameter ``name``: ``(value, ok)`` as ``single_header``."""
+    try:
+        values = request.query_values(name)
+    except Exception:  # parse_qsl is lenient, but a parser must stay total
+        return None, False
+    if not values:
+        return None, True
+    return values[0], len(values) == 1 and len(values[0]) <= MAX_HEADER_LENGTH
+
+
+def _handshake(response: Response, kind: str, key_id: str | None = None, **extra: str) -> Check:
+    return Check(
+        Reason.VERIFIED, key_id=key_id, details={"handshake": kind, **extra}, response=response
+    )
+
+
+class Meta(BodyHMACScheme):
+    """Meta (Facebook, Instagram, WhatsApp): ``X-Hub-Signature-256: sha256=<hex>``; with
+    ``verify_token`` set, the ``hub.challenge`` subscription GET is answered by the guard."""
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSpec,
+        spec: BodyHMAC,
+        name: str,
+        verify_token: str | bytes | None = None,
+    ) -> None:
+        """``verify_token``: the subscription token (a literal, ``env:NAME`` or ``file:/path``)."""
+        super().__init__(secret=secret, spec=spec, name=name)
+        token = None
+        if verify_token is not None:
+            from webhook_guard.keysources import resolve_one
+
+            # A literal, "env:NAME" or "file:/path", read now; empty is refused (E002).
+            token = resolve_one(verify_token, route=name, what="verify_token")
+        self._verify_token = token  # private: describe() never shows it
+        self.answers_subscription = verify_token is not None
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        if request.method == "GET" and "hub." in request.query:
+            return self._subscription(request)
+        return super().check(request, keys, now)
+
+    def _subscription(self, request: WebhookRequest) -> Check:
+        if self._verify_token is None:
+            return Check(Reason.MISSING_SIGNATURE)
+        mode, ok_mode = _one_query(request, "hub.mode")
+        token, ok_token = _one_query(request, "hub.verify_token")
+        challenge, ok_challenge = _one_query(request, "hub.challenge")
+        if token is None:
+            return Check(Reason.MISSING_SIGNATURE)
+        if not ok_token:
+            return Check(Reason.MALFORMED_SIGNATURE)
+        if not _hmac.compare_digest(token.encode("utf-8", "surrogatepass"), self._verify_token):
+            return Check(Reason.BAD_SIGNATURE)
+        if (
+            mode != "subscribe"
+            or not ok_mode
+            or challenge is None
+            or not ok_challenge
+            or not _CHALLENGE.fullmatch(challenge)
+            or request.body
+        ):
+            return Check(Reason.BAD_REQUEST)
+        return _handshake((200, _TEXT, challenge.encode("ascii")), "hub.challenge", "verify_token")
+
+
+class Dropbox(BodyHMACScheme):
+    """Dropbox: ``X-Dropbox-Signature: <hex>``; ``answer_challenge=True`` echoes the
+    (unsigned) ``GET ?challenge=`` verification request."""
+
+    def __init__(
+        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, answer_challenge: bool = False
+    ) -> None:
+        super().__init__(secret=secret, spec=spec, name=name)
+        self.answer_challenge = bool(answer_challenge)
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        if (
+            self.answer_challenge
+            and request.method == "GET"
+            and not request.body
+            and not request.headers.getlist(self.header)
+        ):
+            challenge, ok = _one_query(request, "challenge")
+            if challenge is not None:
+                if not ok or not _CHALLENGE.fullmatch(challenge):
+                    return Check(Reason.BAD_REQUEST)
+                return _handshake((200, _TEXT, challenge.encode("ascii")), "challenge")
+        return super().check(request, keys, now)
+
+
+class Asana(BodyHMACScheme):
+    """Asana: ``X-Hook-Signature: <hex>``; ``handshake=True`` echoes ``X-Hook-Secret``."""
+
+    def __init__(
+        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, handshake: bool = False
+    ) -> None:
+        super().__init__(secret=secret, spec=spec, name=name)
+        self.handshake = bool(handshake)
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        if self.handshake and not request.headers.getlist(self.header):
+            hook_secret, ok = single_header(request.headers, "X-Hook-Secret")
+            if hook_secret is not None:
+                if not ok or not _CHALLENGE.fullmatch(hook_secret):
+                    return Check(Reason.BAD_REQUEST)
+                return _handshake(
+                    (200, (("X-Hook-Secret", hook_secret),), b""),
+                    "x-hook-secret",
+                    hook_secret=hook_secret,
+                )
+        return super().check(request, keys, now)
+
+
+class Airtable(BodyHMACScheme):
+    """Airtable: ``X-Airtable-Content-MAC: hmac-sha256=<hex>``; the key is the
+    base64-decoded ``macSecretBase64`` (configure the base64 string Airtable returns)."""
+
+    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
+        super().__init__(secret=secret, spec=spec, name=name)
+        # A literal secret is checked now; env:/file:/callable keys when they are read
+        # (a key that does not decode then matches nothing).
+        literal = secret.encode() if isinstance(secret, str) else secret
+        if (
+            isinstance(literal, bytes)
+            and not literal.startswith((b"env:", b"file:"))
+            and _b64_key(literal) is None
+        ):
+            raise ConfigurationError(
+                f"{name}: the secret must be the base64 macSecretBase64 value",
+                code="webhook_guard.E004",
+            )
+
+    def _mac(self, key: Secret, message: Sequence[bytes]) -> bytes:
+        decoded = _b64_key(key.value)
+        if decoded is None:  # a key that is not base64 matches nothing
+            return b""
+        return super()._mac(Secret(decoded, key_id=key.key_id), message)
+
+
+def _b64_key(value: bytes) -> bytes | None:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded or None
 
 
 class BodyHMAC(NamedTuple):
-    """One provider's body signature: header, digest, encoding and prefix."""
+    """One provider's body signature: header, digest, encoding, prefix, scheme class."""
 
     header: str
     algorithm: str = "sha256"
     encoding: Encoding = "hex"
     prefix: str = ""
+    scheme: type[BodyHMACScheme] = BodyHMACScheme
 
+
+_META = BodyHMAC("X-Hub-Signature-256", prefix="sha256=", scheme=Meta)
 
 #: Registry name -> scheme (``shared/providers.md`` has the sources).
 BODY_HMAC: dict[str, BodyHMAC] = {
@@ -40,19 +262,214 @@ BODY_HMAC: dict[str, BodyHMAC] = {
     "razorpay": BodyHMAC("X-Razorpay-Signature"),
     "paystack": BodyHMAC("x-paystack-signature", algorithm="sha512"),
     "line": BodyHMAC("x-line-signature", encoding="base64"),
+    "dropbox": BodyHMAC("X-Dropbox-Signature", scheme=Dropbox),
+    "asana": BodyHMAC("X-Hook-Signature", scheme=Asana),
+    "xero": BodyHMAC("x-xero-signature", encoding="base64"),
     "quickbooks": BodyHMAC("intuit-signature", encoding="base64"),
-    "meta": BodyHMAC("X-Hub-Signature-256", prefix="sha256="),
-    "whatsapp": BodyHMAC("X-Hub-Signature-256", prefix="sha256="),
-    "instagram": BodyHMAC("X-Hub-Signature-256", prefix="sha256="),
+    "meta": _META,
+    "whatsapp": _META,
+    "instagram": _META,
     "vercel": BodyHMAC("x-vercel-signature", algorithm="sha1"),
     "sentry": BodyHMAC("Sentry-Hook-Signature"),
     "woocommerce": BodyHMAC("X-WC-Webhook-Signature", encoding="base64"),
     "lemon_squeezy": BodyHMAC("X-Signature"),
     "notion": BodyHMAC("X-Notion-Signature", prefix="sha256="),
+    "airtable": BodyHMAC("X-Airtable-Content-MAC", prefix="hmac-sha256=", scheme=Airtable),
     "segment": BodyHMAC("X-Signature", algorithm="sha1"),
     "coinbase_commerce": BodyHMAC("X-CC-Webhook-Signature"),
     "circleci": BodyHMAC("circleci-signature", prefix="v1="),
+    "bolt": BodyHMAC("X-Bolt-Hmac-Sha256", encoding="base64"),
 }
+
+
+# --------------------------------------------------------------------------- Mailgun
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Duplicate(key)
+        out[key] = value
+    return out
+
+
+class Mailgun(Scheme):
+    """Mailgun: ``signature = hex(HMAC-SHA256(key, timestamp + token))`` inside the body
+    (JSON ``{"signature": {"timestamp", "token", "signature"}}`` or the legacy form fields).
+
+    The event data is **not** signed (``body_signed=False``); the token is the replay key.
+    """
+
+    name = "mailgun"
+    body_signed = False
+    _MAX_TOKEN = 256
+
+    def __init__(
+        self, *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
+    ) -> None:
+        super().__init__(secret=secret)
+        self.window = float(window)
+        self.future_window = float(window if future_window is None else future_window)
+        self.validate()
+
+    def validate(self) -> None:
+        validate_window(self.name, self.window, self.future_window)
+
+    def replay_ttl(self) -> float:
+        return self.window + self.future_window
+
+    def _fields(self, request: WebhookRequest) -> dict[str, Any] | Reason:
+        content_type, _ = single_header(request.headers, "Content-Type")
+        if content_type and content_type.split(";")[0].strip().lower() == (
+            "application/x-www-form-urlencoded"
+        ):
+            try:
+                pairs = parse_qsl(
+                    request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True
+                )
+                return _no_duplicates(
+                    [(k, v) for k, v in pairs if k in ("timestamp", "token", "signature")]
+                )
+            except (ValueError, UnicodeDecodeError):
+                return Reason.BAD_REQUEST
+        try:
+            data = json.loads(request.body, object_pairs_hook=_no_duplicates)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return Reason.BAD_REQUEST
+        if not isinstance(data, dict) or "signature" not in data:
+            return Reason.MISSING_SIGNATURE
+        fields = data["signature"]
+        return fields if isinstance(fields, dict) else Reason.MALFORMED_SIGNATURE
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        fields = self._fields(request)
+        if isinstance(fields, Reason):
+            return Check(fields)
+        signature, token, raw_ts = (fields.get(k) for k in ("signature", "token", "timestamp"))
+        if signature is None or token is None:
+            return Check(Reason.MISSING_SIGNATURE)
+        if (
+            not isinstance(signature, str)
+            or len(signature) != 64
+            or not isinstance(token, str)
+            or not 0 < len(token) <= self._MAX_TOKEN
+            or not token.isascii()
+            or not token.isprintable()
+        ):
+            return Check(Reason.MALFORMED_SIGNATURE)
+        if raw_ts is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        timestamp = parse_timestamp(raw_ts) if isinstance(raw_ts, str) else None
+        if timestamp is None:
+            return Check(Reason.MALFORMED_TIMESTAMP)
+        late = check_window(timestamp, now, self.window, self.future_window)
+        if late is not None:
+            return Check(late)
+        message = raw_ts.encode("ascii") + token.encode("ascii")
+        for key in keys:
+            mac = key.hmac("sha256")
+            mac.update(message)
+            if compare(mac.hexdigest().encode("ascii"), signature):
+                return Check(
+                    Reason.VERIFIED,
+                    key_id=key.key_id,
+                    replay_material=b"mailgun-token\x00" + token.encode("ascii"),
+                    timestamp=timestamp,
+                    message_id=token,
+                )
+        return Check(Reason.BAD_SIGNATURE)
+
+    @staticmethod
+    def signature(*, secret: str | bytes, timestamp: str, token: str) -> str:
+        """``hex(HMAC-SHA256(secret, timestamp + token))``."""
+        key = secret.encode("utf-8") if isinstance(secret, str) else secret
+        return _hmac.new(key, (timestamp + token).encode("ascii"), "sha256").hexdigest()
+
+    def signed_body(
+        self,
+        event_data: Any,
+        *,
+        secret: str | bytes,
+        timestamp: float,
+        token: str,
+    ) -> bytes:
+        """A JSON webhook body as Mailgun sends it (the signature is inside the body)."""
+        ts = str(int(timestamp))
+        return json.dumps(
+            {
+                "signature": {
+                    "timestamp": ts,
+                    "token": token,
+                    "signature": self.signature(secret=secret, timestamp=ts, token=token),
+                },
+                "event-data": event_data,
+            }
+        ).encode("utf-8")
+
+    def sign(
+        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None
+    ) -> dict[str, str]:
+        """No headers: Mailgun signs inside the body (use ``signed_body``)."""
+        return {}
+
+
+def mailgun(
+    *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
+) -> Mailgun:
+    """Mailgun webhooks (JSON, or legacy form posts with ``timestamp``/``token``/``signature``).
+
+    :param secret: the HTTP webhook signing key reference(s).
+    :param window: seconds the body's timestamp may lie in the past (app-defined by Mailgun).
+    :param future_window: seconds it may lie in the future (default: ``window``).
+    """
+    return Mailgun(secret=secret, window=window, future_window=future_window)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+class Okta(Token):
+    """Okta event hooks: a static ``Authorization`` value; the one-time verification GET
+    (``X-Okta-Verification-Challenge``) is answered with ``{"verification": ...}`` once the
+    token verifies."""
+
+    _CHALLENGE_HEADER = "X-Okta-Verification-Challenge"
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSpec,
+        header: str = "Authorization",
+        prefix: str = "",
+        answer_verification: bool = True,
+    ) -> None:
+        super().__init__(secret=secret, header=header, prefix=prefix, name="okta")
+        self.answer_verification = bool(answer_verification)
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        result = super().check(request, keys, now)
+        if (
+            result.reason is not Reason.VERIFIED
+            or not self.answer_verification
+            or request.method != "GET"
+        ):
+            return result
+        challenge, ok = single_header(request.headers, self._CHALLENGE_HEADER)
+        if challenge is None:
+            return result
+        if not ok or not _CHALLENGE.fullmatch(challenge):
+            return Check(Reason.BAD_REQUEST)
+        body = json.dumps({"verification": challenge}).encode("ascii")
+        return _handshake(
+            (200, (("Content-Type", "application/json"), ("Cache-Control", "no-store")), body),
+            "okta-verification",
+            result.key_id,
+        )
 
 
 class TokenPreset(NamedTuple):
@@ -71,19 +488,15 @@ TOKENS: dict[str, TokenPreset] = {
 
 
 def _body_hmac(name: str, spec: BodyHMAC) -> Callable[..., Scheme]:
-    def factory(*, secret: SecretSpec, **options: Any) -> HMACScheme:
-        return HMACScheme(
-            secret=secret,
-            header=spec.header,
-            algorithm=spec.algorithm,
-            encoding=spec.encoding,
-            prefix=spec.prefix,
-            name=name,
-            **options,
-        )
+    def factory(*, secret: SecretSpec, **options: Any) -> BodyHMACScheme:
+        return spec.scheme(secret=secret, spec=spec, name=name, **options)
 
     factory.__name__ = name
-    factory.__doc__ = f"{name}: ``{spec.header}: {spec.prefix}<{spec.encoding} HMAC-{spec.algorithm.upper()} of the body>``."
+    factory.__qualname__ = name
+    factory.__doc__ = (
+        f"{name}: ``{spec.header}: {spec.prefix}<{spec.encoding} "
+        f"HMAC-{spec.algorithm.upper()} of the raw body>``."
+    )
     return factory
 
 
@@ -92,12 +505,33 @@ def _token(name: str, spec: TokenPreset) -> Callable[..., Scheme]:
         return Token(secret=secret, header=spec.header, prefix=prefix, name=name)
 
     factory.__name__ = name
-    factory.__doc__ = f"{name}: a static token in ``{spec.header}``."
+    factory.__qualname__ = name
+    factory.__doc__ = f"{name}: a static token in ``{spec.header}`` (compared in constant time)."
     return factory
+
+
+def okta(
+    *,
+    secret: SecretSpec,
+    header: str = "Authorization",
+    prefix: str = "",
+    answer_verification: bool = True,
+) -> Okta:
+    """Okta event/inline hooks: the configured authentication header value, verbatim.
+
+    :param header: the authentication field name configured in Okta.
+    :param prefix: text before the secret in that header (e.g. ``"Bearer "``).
+    :param answer_verification: answer the one-time verification GET after the token verifies.
+    """
+    return Okta(
+        secret=secret, header=header, prefix=prefix, answer_verification=answer_verification
+    )
 
 
 #: Factories by registry name.
 FACTORIES: dict[str, Callable[..., Scheme]] = {
     **{name: _body_hmac(name, spec) for name, spec in BODY_HMAC.items()},
     **{name: _token(name, spec) for name, spec in TOKENS.items()},
+    "okta": okta,
+    "mailgun": mailgun,
 }
