@@ -8,11 +8,12 @@ another by forging those headers.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from webhook_guard.core.request import Headers
 
-__all__ = ("public_url",)
+__all__ = ("public_url", "server_host")
 
 
 def public_url(
@@ -39,3 +40,11 @@ def public_url(
         if fwd_host:
             host = fwd_host.split(",")[0].strip()
     return f"{scheme}://{host}{root_path}{path}{suffix}"
+
+
+def server_host(environ: Mapping[str, Any]) -> str:
+    """``SERVER_NAME[:SERVER_PORT]`` from a WSGI environ (or Django's ``META``), for requests
+    without a ``Host`` header; the port is left out when it is the scheme's default."""
+    name, port = environ.get("SERVER_NAME", ""), str(environ.get("SERVER_PORT", ""))
+    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    return name if port in ("", default) else f"{name}:{port}"

@@ -16,7 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
-from webhook_guard._url import public_url
+from webhook_guard._url import public_url, server_host
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -71,7 +71,7 @@ class WSGIWebhookGuard:
             url = public_url(
                 configured=plan.route.public_url,
                 scheme=environ.get("wsgi.url_scheme", "http"),
-                host=environ.get("HTTP_HOST") or _server_host(environ),
+                host=environ.get("HTTP_HOST") or server_host(environ),
                 root_path=environ.get("SCRIPT_NAME", ""),
                 path=path,
                 query=query,
@@ -146,12 +146,6 @@ class _Settling:
             if close is not None:
                 close()
             self.settle(None)
-
-
-def _server_host(environ: Environ) -> str:
-    name, port = environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", "")
-    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
-    return name if port in ("", default) else f"{name}:{port}"
 
 
 def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:

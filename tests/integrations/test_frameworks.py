@@ -374,3 +374,117 @@ def test_behind_a_root_path(framework: Callable[[Guard, Seen], Sender]) -> None:
     assert (status, error_of(content)) == (401, "missing_signature")
     assert send("POST", "/hooks/github", github_headers(BODY), BODY, root_path="/api")[0] == 200
     assert [v.verified for _, v in seen.handled("github")] == [True]
+
+
+# -- URL-signed providers: the URL the provider called ------------------------------------
+
+TWILIO_TOKEN = "twilio-auth-token"
+SQUARE_KEY = "square-signature-key"
+PUBLIC_TWILIO = "https://hooks.example.com/hooks/twilio"
+FORM = b"CallSid=CA123&From=%2B14155550100&Body=hello+world"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def url_guard(*, trusted: tuple[str, ...] = ()) -> Guard:
+    from webhook_guard import Route
+    from webhook_guard.providers.urlsigned import square, twilio
+
+    return Guard(
+        [
+            Route("/hooks/twilio", twilio(secret=TWILIO_TOKEN), public_url=PUBLIC_TWILIO),
+            Route("/hooks/square", square(secret=SQUARE_KEY)),
+        ],
+        trusted_proxies=trusted,
+        clock=FrozenClock(NOW),
+    )
+
+
+def _twilio(url: str, body: bytes = FORM) -> dict[str, str]:
+    from webhook_guard.providers.urlsigned import twilio
+
+    return {**FORM_HEADERS, **twilio(secret=TWILIO_TOKEN).sign(body, secret=TWILIO_TOKEN, url=url)}
+
+
+def _square(url: str, body: bytes = BODY) -> dict[str, str]:
+    from webhook_guard.providers.urlsigned import square
+
+    headers = square(secret=SQUARE_KEY).sign(body, secret=SQUARE_KEY, url=url)
+    return {"Content-Type": "application/json", **headers}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    ("raw_path", "signed_url", "status"),
+    [
+        pytest.param("/hooks/twilio", PUBLIC_TWILIO, 200, id="public_url"),
+        pytest.param(
+            "/hooks/twilio?tenant=a", PUBLIC_TWILIO + "?tenant=a", 200, id="public_url+query"
+        ),
+        pytest.param(
+            "/hooks/twilio", "http://127.0.0.1:8000/hooks/twilio", 401, id="internal-url-refused"
+        ),
+        pytest.param(
+            "/hooks/twilio?tenant=b", PUBLIC_TWILIO + "?tenant=a", 401, id="query-swapped"
+        ),
+    ],
+)
+def test_twilio_verifies_against_the_routes_public_url(
+    framework: Callable[[Guard, Seen], Sender], raw_path: str, signed_url: str, status: int
+) -> None:
+    seen = Seen()
+    try:
+        send = framework(url_guard(), seen)
+        got, content = send("POST", raw_path, _twilio(signed_url), FORM)
+    finally:
+        _STACK.close()
+    assert got == status, content
+    if status == 200:
+        [(name, body, verdict)] = seen.calls
+        assert (body, verdict.verified, verdict.provider) == (FORM, True, "twilio")
+    else:
+        assert (error_of(content), seen.calls) == ("bad_signature", [])
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "signed_url", "status"),
+    [
+        pytest.param((), {}, "http://127.0.0.1:8000/hooks/square", 200, id="rebuilt-from-host"),
+        pytest.param(
+            ("127.0.0.1",),
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pay.example.com"},
+            "https://pay.example.com/hooks/square",
+            200,
+            id="trusted-proxy",
+        ),
+        pytest.param(
+            (),
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pay.example.com"},
+            "https://pay.example.com/hooks/square",
+            401,
+            id="forwarded-from-untrusted-peer-ignored",
+        ),
+        pytest.param(
+            ("10.0.0.1",),
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pay.example.com"},
+            "https://pay.example.com/hooks/square",
+            401,
+            id="peer-not-in-trusted-list",
+        ),
+    ],
+)
+def test_square_url_rebuilt_with_forwarded_headers_only_from_trusted_proxies(
+    framework: Callable[[Guard, Seen], Sender],
+    trusted: tuple[str, ...],
+    forwarded: dict[str, str],
+    signed_url: str,
+    status: int,
+) -> None:
+    seen = Seen()
+    try:
+        send = framework(url_guard(trusted=trusted), seen)
+        got, content = send("POST", "/hooks/square", {**_square(signed_url), **forwarded}, BODY)
+    finally:
+        _STACK.close()
+    assert got == status, content
+    assert [(b, v.verified) for _, b, v in seen.calls] == ([(BODY, True)] if status == 200 else [])

@@ -9,6 +9,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from webhook_guard._url import public_url, server_host
 from webhook_guard.core.guard import Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
@@ -113,10 +114,30 @@ class WebhookGuardMiddleware:
             headers=Headers.from_environ(request.META),
             body=body,
             query=request.META.get("QUERY_STRING", ""),
-            url=request.build_absolute_uri() if _needs_url(plan) else "",
+            url=self._url(plan, request) if _needs_url(plan) else "",
             params=plan.params,
         )
         return plan, request_
+
+    def _url(self, plan: Plan, request: HttpRequest) -> str:
+        """The public URL for URL-signed schemes: the route's ``public_url``, else rebuilt
+        from the request; forwarded headers count only from ``Guard(trusted_proxies=...)``
+        (Django's ``USE_X_FORWARDED_HOST`` and ``SECURE_PROXY_SSL_HEADER`` are not consulted:
+        they trust every peer)."""
+        meta = request.META
+        # The server's own scheme (``request.scheme`` would apply SECURE_PROXY_SSL_HEADER).
+        get_scheme = getattr(request, "_get_scheme", None)
+        return public_url(
+            configured=plan.route.public_url,
+            scheme=get_scheme() if get_scheme is not None else request.scheme,
+            host=meta.get("HTTP_HOST") or server_host(meta),
+            root_path=meta.get("SCRIPT_NAME", ""),
+            path=request.path_info,
+            query=meta.get("QUERY_STRING", ""),
+            headers=Headers.from_environ(meta),
+            peer=meta.get("REMOTE_ADDR"),
+            trusted=self.guard.trusted_proxies,
+        )
 
     @staticmethod
     def _early(verdict: Verdict, request: HttpRequest) -> HttpResponse | None:
