@@ -30,9 +30,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: object) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if STRICT and _skipped:
-        write = getattr(terminalreporter, "write_line")
+        write = terminalreporter.write_line
         write(f"WEBHOOK_GUARD_NO_SKIPS is set and {len(_skipped)} test(s) were skipped:")
         for nodeid in _skipped[:50]:
             write(f"  {nodeid}")

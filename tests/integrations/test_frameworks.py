@@ -439,7 +439,7 @@ def test_twilio_verifies_against_the_routes_public_url(
         _STACK.close()
     assert got == status, content
     if status == 200:
-        [(name, body, verdict)] = seen.calls
+        [(_, body, verdict)] = seen.calls
         assert (body, verdict.verified, verdict.provider) == (FORM, True, "twilio")
     else:
         assert (error_of(content), seen.calls) == ("bad_signature", [])

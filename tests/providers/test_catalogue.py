@@ -657,6 +657,116 @@ def test_failure_status_is_401(name: str) -> None:
     assert check(name, documented(name, secret="x")).status == 401
 
 
+def test_shopify_next_gen_header_name() -> None:
+    """Shopify's newer event format sends the same signature without the ``X-`` prefix."""
+    classic = documented("shopify")
+    [value] = classic.values()
+    assert check("shopify", {"shopify-hmac-sha256": value}) is Reason.VERIFIED
+    assert check("shopify", classic) is Reason.VERIFIED
+    [forged] = documented("shopify", secret="x").values()
+    assert check("shopify", {"shopify-hmac-sha256": forged}) is Reason.BAD_SIGNATURE
+    # Both names at once is ambiguous, even when one of them is genuine.
+    both = {"X-Shopify-Hmac-Sha256": value, "shopify-hmac-sha256": value}
+    assert check("shopify", both) is Reason.MALFORMED_SIGNATURE
+    mixed = {"X-Shopify-Hmac-Sha256": forged, "shopify-hmac-sha256": value}
+    assert check("shopify", mixed) is Reason.MALFORMED_SIGNATURE
+    assert check("shopify", {}) is Reason.MISSING_SIGNATURE
+
+
+XERO_CASES = [
+    pytest.param(lambda: documented("xero", secret="x"), 401, id="mis-signed"),
+    pytest.param(lambda: {}, 401, id="unsigned"),
+    pytest.param(lambda: {"x-xero-signature": "!!"}, 401, id="malformed"),
+]
+
+
+@pytest.mark.parametrize(("headers", "status"), XERO_CASES)
+def test_xero_intent_to_receive_refusal_is_an_empty_401(headers: Any, status: int) -> None:
+    send, seen = _wsgi([Route("/hooks/xero", get("xero")(secret=SECRET))])
+    got, response_headers, out = send("/hooks/xero", headers())
+    assert (got, out, response_headers.get("Content-Length")) == (str(status), b"", "0")
+    assert "Content-Type" not in response_headers
+    assert seen == []
+    assert send("/hooks/xero", documented("xero"))[0] == "200"
+    assert [v.verified for _, v in seen] == [True]
+
+
+def test_only_xero_refuses_with_an_empty_body() -> None:
+    send, _ = _wsgi(
+        [
+            Route("/hooks/xero", get("xero")(secret=SECRET)),
+            Route("/hooks/shopify", get("shopify")(secret=SECRET)),
+        ]
+    )
+    status, _, out = send("/hooks/shopify", documented("shopify", secret="x"))
+    assert (status, json.loads(out)["error"]) == ("401", "bad_signature")
+    # Not an authentication failure: the usual body, whatever the provider.
+    status, _, out = send("/hooks/xero", documented("xero"), b"x" * (2 * 1024 * 1024))
+    assert (status, json.loads(out)["error"]) == ("413", "body_too_large")
+
+
+NOTION_TOKEN = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
+
+
+def test_notion_verification_token_opt_in() -> None:
+    body = json.dumps({"verification_token": NOTION_TOKEN}).encode()
+    answered = run(get("notion")(secret=SECRET, verification=True), request({}, body))
+    assert answered.reason is Reason.VERIFIED
+    assert answered.details == {
+        "handshake": "verification_token",
+        "verification_token": NOTION_TOKEN,
+    }
+    assert answered.response is not None
+    assert answered.response[0] == 200
+    assert NOTION_TOKEN.encode() not in answered.response[2]
+    assert answered.replay_material is None
+    # Off by default: unsigned, so a missing signature.
+    assert run(get("notion")(secret=SECRET), request({}, body)).reason is Reason.MISSING_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("body", "method", "headers", "reason"),
+    [
+        pytest.param(
+            b'{"verification_token": "a\\r\\nb"}', "POST", {}, Reason.BAD_REQUEST, id="crlf"
+        ),
+        pytest.param(b'{"verification_token": 1}', "POST", {}, Reason.BAD_REQUEST, id="number"),
+        pytest.param(
+            b'{"verification_token": "a", "type": "page.created"}',
+            "POST",
+            {},
+            Reason.MISSING_SIGNATURE,
+            id="an-event-is-not-a-verification",
+        ),
+        pytest.param(
+            b'{"verification_token": "a", "verification_token": "b"}',
+            "POST",
+            {},
+            Reason.MISSING_SIGNATURE,
+            id="duplicate-key",
+        ),
+        pytest.param(
+            b'{"verification_token": "a"}', "GET", {}, Reason.MISSING_SIGNATURE, id="get"
+        ),
+        pytest.param(
+            b'{"verification_token": "a"}',
+            "POST",
+            {"X-Notion-Signature": "sha256=" + "0" * 64},
+            Reason.BAD_SIGNATURE,
+            id="signed-request-is-an-event",
+        ),
+        pytest.param(b"[1]", "POST", {}, Reason.MISSING_SIGNATURE, id="not-an-object"),
+    ],
+)
+def test_notion_verification_refusals(
+    body: bytes, method: str, headers: dict[str, str], reason: Reason
+) -> None:
+    scheme = get("notion")(secret=SECRET, verification=True)
+    result = run(scheme, request(headers, body, method=method))
+    assert result.reason is reason
+    assert result.response is None
+
+
 # --------------------------------------------------------------------------- tokens
 
 

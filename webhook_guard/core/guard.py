@@ -71,6 +71,7 @@ class Engine:
         status = reason.status
         if route is not None and route.status is not None and reason.is_auth_failure:
             status = route.status
+        scheme = route.provider if route is not None else None
         return Verdict(
             verified=False,
             reason=reason,
@@ -78,8 +79,9 @@ class Engine:
             provider=route.provider_name if route is not None else "",
             route=route.pattern if route is not None else "",
             params=plan.params if plan is not None else _EMPTY,
-            body_signed=bool(route and route.provider and route.provider.body_signed),
+            body_signed=bool(scheme and scheme.body_signed),
             body=body,
+            empty_refusal=bool(scheme and not scheme.refusal_body and reason.is_auth_failure),
         )
 
     def verify(self, plan: Plan, request: WebhookRequest, keys: KeySet, now: float) -> Verdict:

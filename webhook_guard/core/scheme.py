@@ -77,6 +77,10 @@ class Scheme(abc.ABC):
     needs_secret: bool = True
     #: Whether the scheme signs the public URL (the adapter then fills ``request.url``).
     needs_url: bool = False
+    #: Whether authentication failures carry the JSON reason body. Providers that check
+    #: the refusal itself (Xero's "intent to receive" wants a 401 with an empty body) set
+    #: this to False; the status and the logged reason are unchanged.
+    refusal_body: bool = True
 
     def __init__(self, *, secret: SecretSpec) -> None:
         self.secret = secret

@@ -123,6 +123,8 @@ class Verdict:
     replay_key: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     report_only: bool = False
+    #: The refusal is sent with an empty body (the provider requires it, e.g. Xero).
+    empty_refusal: bool = False
     body: bytes = field(default=b"", repr=False)
     #: A handshake answer the guard sends itself (the app is not called).
     response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = field(

@@ -16,6 +16,10 @@ Handshakes:
   in ``verdict.details["hook_secret"]`` (``on_verified``) so it can be stored.
 - Okta: the one-time ``X-Okta-Verification-Challenge`` GET is answered after the static
   authorization header verifies.
+- Notion: ``verification=True`` answers the one-time unsigned ``verification_token`` POST
+  (opt-in); the token is in ``verdict.details["verification_token"]``.
+
+Xero's refusals are an empty 401 (its "intent to receive" check requires it).
 """
 
 from __future__ import annotations
@@ -58,8 +62,11 @@ __all__ = (
     "Dropbox",
     "Mailgun",
     "Meta",
+    "Notion",
     "Okta",
+    "Shopify",
     "TokenPreset",
+    "Xero",
     "mailgun",
 )
 
@@ -203,6 +210,75 @@ class Asana(BodyHMACScheme):
         return super().check(request, keys, now)
 
 
+class Shopify(BodyHMACScheme):
+    """Shopify: ``X-Shopify-Hmac-Sha256: <base64>``, or the same signature under the
+    unprefixed ``shopify-hmac-sha256`` name of Shopify's newer event format. Exactly one
+    of the two names may be present; both at once is a malformed request."""
+
+    NEXT_GEN = "shopify-hmac-sha256"
+
+    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
+        super().__init__(secret=secret, spec=spec, name=name)
+        self._next_gen = BodyHMACScheme(
+            secret=secret, spec=spec._replace(header=self.NEXT_GEN), name=name
+        )
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        classic = request.headers.getlist(self.header)
+        next_gen = request.headers.getlist(self.NEXT_GEN)
+        if classic and next_gen:
+            return Check(Reason.MALFORMED_SIGNATURE)
+        if next_gen:
+            return self._next_gen.check(request, keys, now)
+        return super().check(request, keys, now)
+
+
+class Xero(BodyHMACScheme):
+    """Xero: ``x-xero-signature: <base64>``. Xero's "intent to receive" check sends signed
+    and mis-signed requests and wants 200 and an *empty* 401, so refusals carry no body."""
+
+    refusal_body = False
+
+
+class Notion(BodyHMACScheme):
+    """Notion: ``X-Notion-Signature: sha256=<hex>``, keyed by the verification token.
+
+    ``verification=True`` answers the one-time, unsigned ``{"verification_token": ..}``
+    POST Notion sends when a subscription is created (opt-in: enable it only while
+    setting the subscription up). The token is handed to ``on_verified`` in
+    ``verdict.details["verification_token"]``; paste it into Notion, then configure it as
+    the route's secret.
+    """
+
+    def __init__(
+        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, verification: bool = False
+    ) -> None:
+        super().__init__(secret=secret, spec=spec, name=name)
+        self.verification = bool(verification)
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        if (
+            self.verification
+            and request.method == "POST"
+            and not request.headers.getlist(self.header)
+            and len(request.body) <= 4096
+        ):
+            try:
+                data = json.loads(request.body, object_pairs_hook=_no_duplicates)
+            except (ValueError, UnicodeDecodeError, RecursionError, _Duplicate):
+                data = None
+            if isinstance(data, dict) and set(data) == {"verification_token"}:
+                token = data["verification_token"]
+                if not isinstance(token, str) or not _CHALLENGE.fullmatch(token):
+                    return Check(Reason.BAD_REQUEST)
+                return _handshake(
+                    (200, (("Cache-Control", "no-store"),), b""),
+                    "verification_token",
+                    verification_token=token,
+                )
+        return super().check(request, keys, now)
+
+
 class Airtable(BodyHMACScheme):
     """Airtable: ``X-Airtable-Content-MAC: hmac-sha256=<hex>``; the key is the
     base64-decoded ``macSecretBase64`` (configure the base64 string Airtable returns)."""
@@ -251,7 +327,7 @@ _META = BodyHMAC("X-Hub-Signature-256", prefix="sha256=", scheme=Meta)
 
 #: Registry name -> scheme (``shared/providers.md`` has the sources).
 BODY_HMAC: dict[str, BodyHMAC] = {
-    "shopify": BodyHMAC("X-Shopify-Hmac-Sha256", encoding="base64"),
+    "shopify": BodyHMAC("X-Shopify-Hmac-Sha256", encoding="base64", scheme=Shopify),
     "bitbucket": BodyHMAC("X-Hub-Signature", prefix="sha256="),
     "jira": BodyHMAC("X-Hub-Signature", prefix="sha256="),
     "gitea": BodyHMAC("X-Gitea-Signature"),
@@ -264,7 +340,7 @@ BODY_HMAC: dict[str, BodyHMAC] = {
     "line": BodyHMAC("x-line-signature", encoding="base64"),
     "dropbox": BodyHMAC("X-Dropbox-Signature", scheme=Dropbox),
     "asana": BodyHMAC("X-Hook-Signature", scheme=Asana),
-    "xero": BodyHMAC("x-xero-signature", encoding="base64"),
+    "xero": BodyHMAC("x-xero-signature", encoding="base64", scheme=Xero),
     "quickbooks": BodyHMAC("intuit-signature", encoding="base64"),
     "meta": _META,
     "whatsapp": _META,
@@ -273,7 +349,7 @@ BODY_HMAC: dict[str, BodyHMAC] = {
     "sentry": BodyHMAC("Sentry-Hook-Signature"),
     "woocommerce": BodyHMAC("X-WC-Webhook-Signature", encoding="base64"),
     "lemon_squeezy": BodyHMAC("X-Signature"),
-    "notion": BodyHMAC("X-Notion-Signature", prefix="sha256="),
+    "notion": BodyHMAC("X-Notion-Signature", prefix="sha256=", scheme=Notion),
     "airtable": BodyHMAC("X-Airtable-Content-MAC", prefix="hmac-sha256=", scheme=Airtable),
     "segment": BodyHMAC("X-Signature", algorithm="sha1"),
     "coinbase_commerce": BodyHMAC("X-CC-Webhook-Signature"),
