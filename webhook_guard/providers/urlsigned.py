@@ -177,6 +177,8 @@ class _Mismatch(ValueError):
 def _request(
     body: bytes, url: str, *, method: str = "POST", content_type: str | None = None
 ) -> WebhookRequest:
+    if not url:
+        raise ValueError("sign() needs url=: the public URL the provider calls")
     headers = Headers([("Content-Type", content_type)] if content_type else [])
     query = urlsplit(url).query
     return WebhookRequest(method=method, path="/", headers=headers, body=body, query=query, url=url)
@@ -553,6 +555,8 @@ class HubSpot(Scheme):
         """The v3 headers for ``body`` sent with ``method`` to ``url`` (``timestamp`` in s)."""
         if timestamp is None:
             raise ValueError("hubspot: sign() needs a timestamp")
+        if not url:
+            raise ValueError("hubspot: sign() needs url=: the public URL HubSpot calls")
         raw_ts = str(int(timestamp * 1000))
         mac = _b64mac(
             Secret(secret, key_id="sign"), "sha256", self._message(method, url, body, raw_ts)
