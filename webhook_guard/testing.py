@@ -5,6 +5,7 @@ No pytest import here; ``webhook_guard.pytest_plugin`` wraps these in fixtures.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Mapping
@@ -12,7 +13,14 @@ from typing import Any
 
 from webhook_guard.core.scheme import Scheme
 
-__all__ = ("FrozenClock", "asgi_receive", "build_wsgi_environ", "sign")
+__all__ = (
+    "FrozenClock",
+    "asgi_receive",
+    "build_asgi_scope",
+    "build_wsgi_environ",
+    "call_asgi",
+    "sign",
+)
 
 
 def sign(
@@ -98,3 +106,58 @@ def asgi_receive(*chunks: bytes) -> Any:
         return {"type": "http.disconnect"}
 
     return receive
+
+
+def build_asgi_scope(
+    path: str,
+    *,
+    body: bytes = b"",
+    method: str = "POST",
+    headers: Mapping[str, str] | None = None,
+    query: str = "",
+    client: tuple[str, int] = ("127.0.0.1", 40000),
+    server: tuple[str, int] = ("127.0.0.1", 80),
+) -> dict[str, Any]:
+    """An ASGI HTTP scope for ``path`` with ``headers`` and a ``content-length`` for ``body``."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    raw.append((b"content-length", str(len(body)).encode("ascii")))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("latin-1"),
+        "query_string": query.encode("latin-1"),
+        "root_path": "",
+        "headers": raw,
+        "client": client,
+        "server": server,
+    }
+
+
+async def call_asgi(
+    app: Any, scope: dict[str, Any], body: bytes = b"", *, timeout: float = 10.0
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run ``app`` on ``scope`` with ``body`` as one message, like a server: nothing more
+    arrives until the response is complete. Returns status, headers and the whole body."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(timeout)  # the client stays until the answer is sent
+        return {"type": "http.disconnect"}
+
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=timeout)
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return int(start["status"]), list(start.get("headers", [])), content

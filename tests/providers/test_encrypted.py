@@ -34,7 +34,7 @@ from webhook_guard.providers.encrypted import (
     wechat,
     wecom,
 )
-from webhook_guard.testing import FrozenClock
+from webhook_guard.testing import FrozenClock, build_asgi_scope, call_asgi
 
 # -- independent reference implementation (from the spec) ----------------------------------
 
@@ -934,40 +934,10 @@ def test_factories_registry() -> None:
 async def _call(
     app: Any, path: str, query: str, body: bytes, method: str = "POST"
 ) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 40000),
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), timeout=10)
-    return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
+    headers = {"Content-Type": "application/json"}
+    scope = build_asgi_scope(path, body=body, method=method, headers=headers, query=query)
+    status, _, content = await call_asgi(app, scope, body)
+    return status, content
 
 
 def test_dingtalk_events_end_to_end_asgi() -> None:

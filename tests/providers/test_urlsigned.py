@@ -29,7 +29,7 @@ from webhook_guard.providers.urlsigned import (
     twilio,
     twilio_json_url,
 )
-from webhook_guard.testing import FrozenClock, build_wsgi_environ
+from webhook_guard.testing import FrozenClock, build_asgi_scope, build_wsgi_environ, call_asgi
 
 NOW = 1_700_000_000.0
 FORM = "application/x-www-form-urlencoded"
@@ -1007,38 +1007,17 @@ async def _asgi_call(
     peer: str = STRANGER,
     method: str = "POST",
 ) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"content-length", str(len(body)).encode())],
-        "server": ("10.0.0.1", 8000),
-        "client": (peer, 40000),
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    messages: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), timeout=10)
-    return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
+    scope = build_asgi_scope(
+        path,
+        body=body,
+        method=method,
+        headers=headers,
+        query=query,
+        client=(peer, 40000),
+        server=("10.0.0.1", 8000),
+    )
+    status, _, content = await call_asgi(app, scope, body)
+    return status, content
 
 
 def _asgi_app(seen: list[Any]) -> Any:

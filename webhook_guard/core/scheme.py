@@ -19,6 +19,7 @@ __all__ = (
     "Response",
     "Scheme",
     "SecretRef",
+    "WindowedScheme",
     "check_window",
     "parse_timestamp",
     "single_header",
@@ -165,3 +166,50 @@ def validate_window(name: str, window: float, future_window: float | None) -> No
             f"{name}: window must be in (0, 86400] and future_window in [0, 86400]",
             code="webhook_guard.E005",
         )
+
+
+class WindowedScheme(Scheme):
+    """A scheme with a signed timestamp that must lie at most ``window`` seconds in the past
+    and ``future_window`` seconds ahead (default: ``window``). Replay keys live as long as
+    a timestamp stays acceptable.
+
+    Subclasses set ``default_window`` and call ``fresh`` on the timestamp header.
+    """
+
+    #: Seconds a timestamp may be old when the route sets no ``window``.
+    default_window: float = 300.0
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSpec,
+        window: float | None = None,
+        future_window: float | None = None,
+    ) -> None:
+        super().__init__(secret=secret)
+        self.window = float(self.default_window if window is None else window)
+        self.future_window = float(self.window if future_window is None else future_window)
+        self.validate()
+
+    def validate(self) -> None:
+        validate_window(self.name, self.window, self.future_window)
+
+    def replay_ttl(self) -> float:
+        return self.window + self.future_window
+
+    def fresh(
+        self, headers: Headers, name: str, parse: Callable[[str], float | None], now: float
+    ) -> tuple[str, float] | Check:
+        """``(raw value, seconds)`` of the one timestamp header ``name`` parsed by ``parse``
+        (seconds since the epoch, None when malformed) if it is within the window; else the
+        refusal as a ``Check``."""
+        raw, ok = single_header(headers, name)
+        if raw is None:
+            return Check(Reason.MISSING_TIMESTAMP)
+        seconds = parse(raw) if ok else None
+        if seconds is None:
+            return Check(Reason.MALFORMED_TIMESTAMP)
+        late = check_window(seconds, now, self.window, self.future_window)
+        if late is not None:
+            return Check(late)
+        return raw, seconds

@@ -41,10 +41,10 @@ from webhook_guard.core.scheme import (
     Response,
     Scheme,
     SecretSpec,
+    WindowedScheme,
     check_window,
     parse_timestamp,
     single_header,
-    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
@@ -374,7 +374,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-class Mailgun(Scheme):
+class Mailgun(WindowedScheme):
     """Mailgun: ``signature = hex(HMAC-SHA256(key, timestamp + token))`` inside the body
     (JSON ``{"signature": {"timestamp", "token", "signature"}}`` or the legacy form fields).
 
@@ -384,20 +384,6 @@ class Mailgun(Scheme):
     name = "mailgun"
     body_signed = False
     _MAX_TOKEN = 256
-
-    def __init__(
-        self, *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
-    ) -> None:
-        super().__init__(secret=secret)
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self.validate()
-
-    def validate(self) -> None:
-        validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
 
     def _fields(self, request: WebhookRequest) -> dict[str, Any] | Reason:
         content_type, _ = single_header(request.headers, "Content-Type")

@@ -18,8 +18,8 @@ from webhook_guard.core.keys import KeySet, Secret, compare
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import (
     Check,
-    Scheme,
     SecretSpec,
+    WindowedScheme,
     check_window,
     parse_timestamp,
     single_header,
@@ -38,23 +38,13 @@ _MAX_SIGN_LENGTH = 128
 _SIGN = re.compile(r"[A-Za-z0-9+/=%]+")
 
 
-class DingTalk(Scheme):
+class DingTalk(WindowedScheme):
     """DingTalk robot callback verification (see the module docstring)."""
 
     name = "dingtalk"
     body_signed = False
 
-    def __init__(
-        self,
-        *,
-        secret: SecretSpec,
-        window: float = DEFAULT_WINDOW,
-        future_window: float | None = None,
-    ) -> None:
-        super().__init__(secret=secret)
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self.validate()
+    default_window = DEFAULT_WINDOW
 
     def validate(self) -> None:
         if not 0 < self.window <= MAX_WINDOW or not 0 <= self.future_window <= MAX_WINDOW:
@@ -63,9 +53,6 @@ class DingTalk(Scheme):
                 f" seconds (got {self.window:g} and {self.future_window:g})",
                 code="webhook_guard.E005",
             )
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
 
     @staticmethod
     def _sign(key: Secret, timestamp: str) -> str:

@@ -35,6 +35,7 @@ from webhook_guard.core.scheme import (
     Response,
     Scheme,
     SecretSpec,
+    WindowedScheme,
     check_window,
     parse_timestamp,
     single_header,
@@ -368,7 +369,7 @@ class Zoom(HMACScheme):
 # -- RFC 3339 timestamps ------------------------------------------------------------------------
 
 
-class Twitch(Scheme):
+class Twitch(WindowedScheme):
     """Twitch EventSub (webhook transport): ``sha256=<hex>`` over ``id + timestamp + body``.
 
     The message id is signed, so it is the replay key (Twitch retries keep it).
@@ -382,20 +383,7 @@ class Twitch(Scheme):
     SIGNATURE = "Twitch-Eventsub-Message-Signature"
     TYPE = "Twitch-Eventsub-Message-Type"
     _PREFIX = "sha256="
-
-    def __init__(
-        self, *, secret: SecretSpec, window: float = 600.0, future_window: float | None = None
-    ) -> None:
-        super().__init__(secret=secret)
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self.validate()
-
-    def validate(self) -> None:
-        validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
+    default_window = 600.0
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         headers = request.headers
@@ -406,15 +394,10 @@ class Twitch(Scheme):
             return Check(Reason.MALFORMED_SIGNATURE)
         if not signature.startswith(self._PREFIX):
             return Check(Reason.MALFORMED_SIGNATURE)
-        raw_ts, ok = single_header(headers, self.TIMESTAMP)
-        if raw_ts is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        seconds = parse_rfc3339(raw_ts) if ok else None
-        if seconds is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(seconds, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
+        stamp = self.fresh(headers, self.TIMESTAMP, parse_rfc3339, now)
+        if isinstance(stamp, Check):
+            return stamp
+        raw_ts, seconds = stamp
         message_id, ok = single_header(headers, self.ID)
         if message_id is None:
             return Check(Reason.MISSING_SIGNATURE)
@@ -471,7 +454,7 @@ class Twitch(Scheme):
         }
 
 
-class RFC3339HMAC(Scheme):
+class RFC3339HMAC(WindowedScheme):
     """Base64 HMAC-SHA256 in one or more headers over the body and an RFC 3339 timestamp
     header (Zendesk: ``timestamp + body``; Box: ``body + timestamp``).
 
@@ -493,21 +476,12 @@ class RFC3339HMAC(Scheme):
         future_window: float | None = None,
         required: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        super().__init__(secret=secret)
         self.name = name
         self.signature_headers = signature_headers
         self.timestamp_header = timestamp_header
         self.order = order
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
         self.required = required
-        self.validate()
-
-    def validate(self) -> None:
-        validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
+        super().__init__(secret=secret, window=window, future_window=future_window)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "signature_headers": list(self.signature_headers)}
@@ -528,15 +502,10 @@ class RFC3339HMAC(Scheme):
             value, ok = single_header(headers, name)
             if value != wanted or not ok:
                 return Check(Reason.MALFORMED_SIGNATURE)
-        raw_ts, ok = single_header(headers, self.timestamp_header)
-        if raw_ts is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        seconds = parse_rfc3339(raw_ts) if ok else None
-        if seconds is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(seconds, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
+        stamp = self.fresh(headers, self.timestamp_header, parse_rfc3339, now)
+        if isinstance(stamp, Check):
+            return stamp
+        raw_ts, seconds = stamp
         ts = raw_ts.encode("ascii")
         parts = (ts, request.body) if self.order == "timestamp_body" else (request.body, ts)
         for key in keys:

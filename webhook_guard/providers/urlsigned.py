@@ -45,10 +45,9 @@ from webhook_guard.core.scheme import (
     Check,
     Scheme,
     SecretSpec,
-    check_window,
+    WindowedScheme,
     parse_timestamp,
     single_header,
-    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
@@ -480,12 +479,17 @@ def plivo(*, secret: SecretSpec) -> Plivo:
 _HUBSPOT_DECODE = re.compile(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)", re.IGNORECASE)
 
 
+def _millis(raw: str) -> float | None:
+    millis = parse_timestamp(raw)
+    return None if millis is None else millis / 1000
+
+
 def hubspot_uri(url: str) -> str:
     """The URI HubSpot signs: ``url`` with only its listed percent-escapes decoded."""
     return _HUBSPOT_DECODE.sub(lambda m: chr(int(m.group(1), 16)), url)
 
 
-class HubSpot(Scheme):
+class HubSpot(WindowedScheme):
     """HubSpot v3: ``X-HubSpot-Signature-v3 = Base64(HMAC-SHA256(client secret,
     method + uri + body + timestamp))`` with ``X-HubSpot-Request-Timestamp`` in ms.
 
@@ -499,20 +503,6 @@ class HubSpot(Scheme):
     header = "X-HubSpot-Signature-v3"
     timestamp_header = "X-HubSpot-Request-Timestamp"
 
-    def __init__(
-        self, *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
-    ) -> None:
-        super().__init__(secret=secret)
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self.validate()
-
-    def validate(self) -> None:
-        validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
-
     @staticmethod
     def _message(method: str, url: str, body: bytes, raw_ts: str) -> bytes:
         uri = _url_bytes(hubspot_uri(url))
@@ -522,15 +512,11 @@ class HubSpot(Scheme):
         signature, problem = _signature(request.headers, self.header)
         if signature is None:
             return Check(problem or Reason.MALFORMED_SIGNATURE)
-        raw_ts, ts_ok = single_header(request.headers, self.timestamp_header)
-        if raw_ts is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        millis = parse_timestamp(raw_ts) if ts_ok else None
-        if millis is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(millis / 1000, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
+        stamp = self.fresh(request.headers, self.timestamp_header, _millis, now)
+        if isinstance(stamp, Check):
+            return stamp
+        raw_ts, _ = stamp
+        millis = int(raw_ts)
         try:
             message = self._message(request.method, request.url, request.body, raw_ts)
         except (_BadRequest, UnicodeEncodeError):
