@@ -69,6 +69,15 @@ def test_body_digest_and_repr() -> None:
     assert "secret body" not in repr(verdict)
 
 
+def test_details_are_not_in_repr() -> None:
+    """Details may hold a decrypted payload or a handshake secret (Asana, Notion)."""
+    details = {"hook_secret": "asana-hook-secret", "plaintext": b"decrypted event"}
+    verdict = Verdict(verified=True, reason=Reason.VERIFIED, details=details)
+    assert "asana-hook-secret" not in repr(verdict)
+    assert "decrypted event" not in repr(verdict)
+    assert verdict.details["hook_secret"] == "asana-hook-secret"
+
+
 def test_verdict_is_frozen_and_defaults_closed() -> None:
     verdict = Verdict(verified=False, reason=Reason.BAD_SIGNATURE, status=401)
     with pytest.raises(dataclasses.FrozenInstanceError):

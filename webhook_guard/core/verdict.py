@@ -121,7 +121,8 @@ class Verdict:
     message_id: str | None = None
     timestamp: int | None = None
     replay_key: str | None = None
-    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: Not in ``repr``: it may hold a decrypted payload or a handshake secret.
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)
     report_only: bool = False
     #: The refusal is sent with an empty body (the provider requires it, e.g. Xero).
     empty_refusal: bool = False
