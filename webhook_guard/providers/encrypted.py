@@ -302,25 +302,14 @@ def tencent_reply_xml(
 # -- Tencent-style base ---------------------------------------------------------------------
 
 
-class _Tencent(Scheme):
-    """Shared query parsing, signature and decryption for DingTalk events, WeCom and WeChat."""
-
-    body_signed = False  # the signature covers the ciphertext, not the envelope around it
-    signature_params: tuple[str, ...] = ("msg_signature",)
-    timestamp_params: tuple[str, ...] = ("timestamp",)
-    #: Timestamp unit in the query (1 = seconds, 1000 = milliseconds).
-    unit = 1
+class _OptionalWindow(Scheme):
+    """A scheme whose timestamp window is optional: ``window=None`` checks no freshness and
+    the route's replay TTL applies; otherwise ``future_window`` defaults to ``window``."""
 
     def __init__(
-        self,
-        *,
-        secret: SecretSpec,
-        cipher: TencentCipher | None,
-        window: float | None,
-        future_window: float | None,
+        self, *, secret: SecretSpec, window: float | None, future_window: float | None
     ) -> None:
         super().__init__(secret=secret)
-        self._cipher = cipher
         self.window = None if window is None else float(window)
         self.future_window = (
             None
@@ -337,6 +326,27 @@ class _Tencent(Scheme):
         if self.window is None or self.future_window is None:
             return None  # the route's replay TTL applies
         return self.window + self.future_window
+
+
+class _Tencent(_OptionalWindow):
+    """Shared query parsing, signature and decryption for DingTalk events, WeCom and WeChat."""
+
+    body_signed = False  # the signature covers the ciphertext, not the envelope around it
+    signature_params: tuple[str, ...] = ("msg_signature",)
+    timestamp_params: tuple[str, ...] = ("timestamp",)
+    #: Timestamp unit in the query (1 = seconds, 1000 = milliseconds).
+    unit = 1
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSpec,
+        cipher: TencentCipher | None,
+        window: float | None,
+        future_window: float | None,
+    ) -> None:
+        self._cipher = cipher
+        super().__init__(secret=secret, window=window, future_window=future_window)
 
     def _timestamp(self, request: WebhookRequest) -> tuple[str | None, int | None, Reason | None]:
         raw, ok = _query_one(request, *self.timestamp_params)
@@ -829,7 +839,7 @@ def _event_token(event: dict[str, Any]) -> Any:
     return event.get("token")  # schema 1.0 and url_verification
 
 
-class Feishu(Scheme):
+class Feishu(_OptionalWindow):
     """Feishu / Lark event subscription (see ``feishu``)."""
 
     name = "feishu"
@@ -845,28 +855,12 @@ class Feishu(Scheme):
         future_window: float | None,
         name: str = "feishu",
     ) -> None:
-        super().__init__(secret=secret)
         self.name = name
         self._token = verification_token
         self.encrypted = encrypted
         self.checks_token = verification_token is not None
         self.body_signed = encrypted  # token mode: nothing is signed
-        self.window = None if window is None else float(window)
-        self.future_window = (
-            None
-            if self.window is None
-            else float(self.window if future_window is None else future_window)
-        )
-        self.validate()
-
-    def validate(self) -> None:
-        if self.window is not None:
-            validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float | None:
-        if self.window is None or self.future_window is None:
-            return None
-        return self.window + self.future_window
+        super().__init__(secret=secret, window=window, future_window=future_window)
 
     def _token_ok(self, event: dict[str, Any], keys: KeySet | None = None) -> str | None:
         """The key id whose token the event carries (``"verification_token"`` when configured)."""
