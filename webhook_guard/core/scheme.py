@@ -194,7 +194,7 @@ class WindowedScheme(Scheme):
     def validate(self) -> None:
         validate_window(self.name, self.window, self.future_window)
 
-    def replay_ttl(self) -> float:
+    def replay_ttl(self) -> float | None:
         return self.window + self.future_window
 
     def fresh(

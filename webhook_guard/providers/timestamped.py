@@ -39,7 +39,6 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
-    validate_window,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
@@ -124,7 +123,7 @@ def format_rfc3339(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SignatureList(Scheme):
+class SignatureList(WindowedScheme):
     """``<ts_key>=<ts><sep><sig_key>=<hex>...`` in one header over ``ts + joiner + body``.
 
     :param header: the signature header.
@@ -151,7 +150,6 @@ class SignatureList(Scheme):
         future_window: float | None = None,
         name: str | None = None,
     ) -> None:
-        super().__init__(secret=secret)
         if name is not None:
             self.name = name
         self.header = header
@@ -159,9 +157,7 @@ class SignatureList(Scheme):
         self.ts_key = ts_key
         self.sig_key = sig_key
         self.joiner = joiner
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self.validate()
+        super().__init__(secret=secret, window=window, future_window=future_window)
 
     def validate(self) -> None:
         if self.separator not in (",", ";"):
@@ -179,10 +175,10 @@ class SignatureList(Scheme):
                 f"{self.name}: ts_key and sig_key must differ; joiner must be ASCII",
                 code="webhook_guard.E004",
             )
-        validate_window(self.name, self.window, self.future_window)
+        super().validate()
 
     def replay_ttl(self) -> float | None:
-        return self.window + self.future_window if self.ts_key else None
+        return super().replay_ttl() if self.ts_key else None
 
     def parse(self, value: str) -> tuple[str | None, list[str]] | None:
         """``(timestamp, signatures)``; None when the header is malformed.
