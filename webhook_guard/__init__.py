@@ -20,6 +20,7 @@ from webhook_guard.exceptions import (
     MissingExtraError,
     StoreError,
     WebhookGuardError,
+    WebhookGuardWarning,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = (
     "StoreError",
     "Verdict",
     "WebhookGuardError",
+    "WebhookGuardWarning",
     "WebhookRequest",
     "__version__",
     "get_verdict",

@@ -7,12 +7,20 @@ The tree::
      +-- MissingExtraError       an optional dependency is not installed (names the extra)
      +-- StoreError              the replay store failed or cannot prove freshness
 
+    WebhookGuardWarning (UserWarning)   a configuration that can fail silently
+
 Malformed or forged requests never raise: they produce a rejecting ``Verdict``.
 """
 
 from __future__ import annotations
 
-__all__ = ("ConfigurationError", "MissingExtraError", "StoreError", "WebhookGuardError")
+__all__ = (
+    "ConfigurationError",
+    "MissingExtraError",
+    "StoreError",
+    "WebhookGuardError",
+    "WebhookGuardWarning",
+)
 
 
 class WebhookGuardError(Exception):
@@ -46,3 +54,15 @@ class MissingExtraError(ConfigurationError, ImportError):
 
 class StoreError(WebhookGuardError):
     """The replay store could not answer; the request is refused with 503."""
+
+
+class WebhookGuardWarning(UserWarning):
+    """A deployment problem that does not stop the guard but can weaken it silently: the
+    in-memory replay store under several processes, a replay store down at start-up, a
+    Redis that may evict keys, a literal secret in a file.
+
+    Emitted with ``warnings.warn`` (so it shows on stderr with no logging set up) and
+    logged. Filter it, or turn it into an error in CI::
+
+        warnings.simplefilter("error", WebhookGuardWarning)
+    """

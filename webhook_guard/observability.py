@@ -8,12 +8,14 @@ with the fields below; secrets, signatures, tokens and bodies are never included
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from webhook_guard.core.verdict import Reason, Verdict
+from webhook_guard.exceptions import WebhookGuardWarning
 
-__all__ = ("LOGGER_NAME", "DecisionHook", "log_decision")
+__all__ = ("LOGGER_NAME", "DecisionHook", "log_decision", "warn_config")
 
 LOGGER_NAME = "webhook_guard"
 logger = logging.getLogger(LOGGER_NAME)
@@ -87,14 +89,21 @@ def log_store_failure(verdict: Verdict) -> None:
     )
 
 
+def warn_config(message: str, *, event: str, stacklevel: int = 3, **fields: Any) -> None:
+    """A configuration-level problem: ``warnings.warn`` (``WebhookGuardWarning``, seen on
+    stderr with no logging set up) and a WARNING record on the ``webhook_guard`` logger."""
+    warnings.warn(message, WebhookGuardWarning, stacklevel=stacklevel)
+    logger.warning(message, extra={"webhook_guard": {"event": event, **fields}})
+
+
 def warn_memory_store(why: str) -> None:
     """The in-memory replay store protects one process only; say so when there are several."""
-    logger.warning(
-        "webhook_guard: the in-memory replay store protects one process only, but %s; "
-        "a replayed webhook can be accepted once per process. Use "
+    warn_config(
+        "webhook_guard: the in-memory replay store protects one process only, but "
+        f"{why}; a replayed webhook can be accepted once per process. Use "
         "replay_store='redis://...' with several workers.",
-        why,
-        extra={"webhook_guard": {"event": "webhook_guard.memory_store_multiprocess"}},
+        event="webhook_guard.memory_store_multiprocess",
+        stacklevel=4,
     )
 
 

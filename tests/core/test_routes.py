@@ -98,6 +98,10 @@ def test_multiple_params() -> None:
         pytest.param("/events/../events/x", id="dotdot-wildcard"),
         pytest.param("/events/x;y", id="matrix-wildcard"),
         pytest.param("/hooks/DingTalk/", id="case-with-trailing-slash"),
+        pytest.param("hooks/github", id="no-leading-slash"),
+        pytest.param("hooks/github/api", id="no-leading-slash-param-route"),
+        pytest.param("events/x", id="no-leading-slash-wildcard"),
+        pytest.param("Hooks/GitHub/", id="no-leading-slash-case"),
     ],
 )
 def test_disguised_variants_are_denied(path: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from webhook_guard import Guard, Route
-from webhook_guard.exceptions import StoreError
+from webhook_guard.exceptions import StoreError, WebhookGuardWarning
 from webhook_guard.providers import github
 from webhook_guard.stores import Claim, MemoryReplayStore
 from webhook_guard.testing import FrozenClock, build_wsgi_environ
@@ -79,8 +79,10 @@ def test_warns_under_web_concurrency(
 ) -> None:
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     with caplog.at_level(logging.WARNING, logger="webhook_guard"):
-        Guard([Route("/hooks/github", github(secret=SECRET))])
+        with pytest.warns(WebhookGuardWarning, match="protects one process only") as warned:
+            Guard([Route("/hooks/github", github(secret=SECRET))])
         Guard([Route("/hooks/github", github(secret=SECRET))], replay_store=None)
+    assert len(warned) == 1
     [message] = warnings_in(caplog)
     assert "redis://" in message
 
@@ -93,6 +95,8 @@ def test_warns_once_under_a_multiprocess_wsgi_server(
     with caplog.at_level(logging.WARNING, logger="webhook_guard"):
         send(app, b'{"n":1}')
         assert warnings_in(caplog) == []
-        send(app, b'{"n":2}', **{"wsgi.multiprocess": True})
-        send(app, b'{"n":3}', **{"wsgi.multiprocess": True})
+        with pytest.warns(WebhookGuardWarning, match="several processes") as warned:
+            send(app, b'{"n":2}', **{"wsgi.multiprocess": True})
+        send(app, b'{"n":3}', **{"wsgi.multiprocess": True})  # once only: no warning
+    assert len(warned) == 1
     assert len(warnings_in(caplog)) == 1
