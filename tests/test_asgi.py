@@ -209,6 +209,11 @@ async def test_declared_length_too_large_is_413_before_receive() -> None:
         pytest.param([(b"content-length", b"-1")], id="negative"),
         pytest.param([(b"content-length", b"9" * 30)], id="huge"),
         pytest.param([(b"content-length", b"5"), (b"content-length", b"5")], id="repeated"),
+        pytest.param([(b"content-length", b"5"), (b"content-length", b"6")], id="conflicting"),
+        pytest.param(
+            [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")],
+            id="length-and-transfer-encoding",
+        ),
     ],
 )
 async def test_invalid_content_length_is_400(raw: list[tuple[bytes, bytes]]) -> None:

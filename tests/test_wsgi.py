@@ -240,6 +240,33 @@ def test_invalid_content_length_is_400(value: str) -> None:
     assert app.calls == []
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["length-first", "chunked-first"])
+def test_content_length_with_transfer_encoding_is_400(chunked: bool) -> None:
+    # RFC 9112 section 6.3: a request-smuggling vector (two parsers may frame it differently).
+    wrapped, app = make()
+    environ = build_wsgi_environ(PATH, body=BODY, headers=signed(), chunked=chunked)
+    environ["CONTENT_LENGTH"] = str(len(BODY))
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input"] = FailingStream()
+    result = call(wrapped, environ)
+    assert result.status == 400
+    assert result.json()["error"] == "bad_request"
+    assert app.calls == []
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param("25, 25", id="repeated"), pytest.param("25, 26", id="conflicting")]
+)
+def test_joined_content_length_values_are_400(value: str) -> None:
+    # WSGI servers join a repeated header with ", ": never a plain number.
+    wrapped, app = make()
+    environ = build_wsgi_environ(PATH, body=BODY, headers=signed())
+    environ["CONTENT_LENGTH"] = value
+    environ["wsgi.input"] = FailingStream()
+    assert call(wrapped, environ).status == 400
+    assert app.calls == []
+
+
 # -- unguarded paths and the verdict key ------------------------------------------------
 
 

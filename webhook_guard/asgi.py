@@ -16,6 +16,7 @@ from typing import Any
 
 from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
 from webhook_guard._url import public_url
+from webhook_guard.core.guard import body_framing
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -23,7 +24,6 @@ from webhook_guard.responses import render
 
 __all__ = ("ASGIWebhookGuard", "route_path")
 
-_MAX_LENGTH_DIGITS = 18
 _POLICY_VIOLATION = 1008
 
 
@@ -78,21 +78,15 @@ class ASGIWebhookGuard:
             await _respond(guard.refuse(None, plan.reason, started, method=method), send)
             return
         headers = Headers.from_asgi(scope.get("headers") or ())
-        declared = headers.getlist("content-length")
-        if declared:
-            value = declared[0]
-            if (
-                len(declared) > 1
-                or len(value) > _MAX_LENGTH_DIGITS
-                or not (value.isascii() and value.isdigit())
-            ):
-                await _respond(guard.refuse(plan, Reason.BAD_REQUEST, started, method=method), send)
-                return
-            if int(value) > plan.max_body:
-                await _respond(
-                    guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method), send
-                )
-                return
+        framing = body_framing(
+            headers.getlist("content-length"),
+            headers.get("transfer-encoding"),
+            limit=plan.max_body,
+            terminated=True,
+        )
+        if isinstance(framing, Reason):
+            await _respond(guard.refuse(plan, framing, started, method=method), send)
+            return
         body, problem = await _read_body(receive, plan.max_body, guard.body_timeout)
         if problem is not None:
             if problem is not Reason.BODY_INCOMPLETE:  # a disconnected client gets no answer

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from webhook_guard._workers import several_processes
 from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Engine, Plan
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
@@ -131,8 +131,10 @@ class Guard:
             if h is not None
         )
         self.store = _make_store(replay_store)
-        if isinstance(self.store, MemoryReplayStore) and _workers_from_env() > 1:
-            warn_memory_store("WEB_CONCURRENCY is above 1")
+        if isinstance(self.store, MemoryReplayStore):
+            why = several_processes()
+            if why is not None:
+                warn_memory_store(why)
         ping = getattr(self.store, "ping", None)
         if check_store and ping is not None:
             ping()
@@ -356,11 +358,6 @@ def _only(
 
     call.__qualname__ = getattr(hook, "__qualname__", "hook")
     return call
-
-
-def _workers_from_env() -> int:
-    value = os.environ.get("WEB_CONCURRENCY", "")
-    return int(value) if value.isascii() and value.isdigit() else 1
 
 
 def _make_store(store: Any) -> ReplayStore | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
 from webhook_guard._url import public_url, server_host
+from webhook_guard.core.guard import READ_TO_END, body_framing
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -27,7 +28,6 @@ from webhook_guard.stores import MemoryReplayStore
 __all__ = ("WSGIWebhookGuard",)
 
 _CHUNK = 64 * 1024
-_MAX_LENGTH_DIGITS = 18
 
 
 class WSGIWebhookGuard:
@@ -149,22 +149,21 @@ class _Settling:
 
 
 def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:
-    declared = environ.get("CONTENT_LENGTH") or ""
+    declared = environ.get("CONTENT_LENGTH")
+    framing = body_framing(
+        [declared] if declared else (),
+        environ.get("HTTP_TRANSFER_ENCODING"),
+        limit=limit,
+        terminated=bool(environ.get("wsgi.input_terminated")),
+    )
+    if isinstance(framing, Reason):
+        return b"", framing
     stream = environ.get("wsgi.input")
-    if declared:
-        if len(declared) > _MAX_LENGTH_DIGITS or not (declared.isascii() and declared.isdigit()):
-            return b"", Reason.BAD_REQUEST
-        length = int(declared)
-        if length > limit:
-            return b"", Reason.BODY_TOO_LARGE
-        if length == 0:
-            return b"", None
-        return _read_exactly(stream, length)
-    if environ.get("wsgi.input_terminated"):
+    if framing == READ_TO_END:
         return _read_to_end(stream, limit)
-    if environ.get("HTTP_TRANSFER_ENCODING"):
-        return b"", Reason.LENGTH_REQUIRED
-    return b"", None
+    if framing == 0:
+        return b"", None
+    return _read_exactly(stream, framing)
 
 
 def _read_exactly(stream: Any, length: int) -> tuple[bytes, Reason | None]:

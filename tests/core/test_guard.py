@@ -7,9 +7,11 @@ import pytest
 from webhook_guard.core.guard import (
     DEFAULT_MAX_BODY,
     DEFAULT_REPLAY_TTL,
+    READ_TO_END,
     REPLAY_MARGIN,
     Engine,
     Plan,
+    body_framing,
 )
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
@@ -257,3 +259,36 @@ def test_dingtalk_verdict_says_body_not_signed() -> None:
     assert verdict.timestamp == int(NOW * 1000)
     rejected = engine.verify(plan_for(engine, "/d"), req({}), KEYS, NOW)
     assert rejected.body_signed is False
+
+
+# -- body framing: one policy for every adapter ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lengths", "te", "terminated", "expected"),
+    [
+        pytest.param(["25"], None, False, 25, id="declared"),
+        pytest.param(["0"], None, False, 0, id="declared-empty"),
+        pytest.param(["25"], None, True, 25, id="declared-terminated"),
+        pytest.param([], None, False, 0, id="none-no-body"),
+        pytest.param([], None, True, READ_TO_END, id="none-server-frames"),
+        pytest.param([], "chunked", True, READ_TO_END, id="chunked-terminated"),
+        pytest.param([], "chunked", False, Reason.LENGTH_REQUIRED, id="chunked-unframed"),
+        pytest.param(["25"], "chunked", True, Reason.BAD_REQUEST, id="length-and-chunked"),
+        pytest.param(["25"], "identity", False, Reason.BAD_REQUEST, id="length-and-any-te"),
+        pytest.param(["25", "25"], None, True, Reason.BAD_REQUEST, id="repeated"),
+        pytest.param(["25", "26"], None, True, Reason.BAD_REQUEST, id="conflicting"),
+        pytest.param(["25, 25"], None, False, Reason.BAD_REQUEST, id="joined"),
+        pytest.param(["+25"], None, False, Reason.BAD_REQUEST, id="sign"),
+        pytest.param([" 25"], None, False, Reason.BAD_REQUEST, id="space"),
+        pytest.param(["2_5"], None, False, Reason.BAD_REQUEST, id="underscore"),
+        pytest.param(["٢٥"], None, False, Reason.BAD_REQUEST, id="non-ascii-digits"),
+        pytest.param(["9" * 19], None, False, Reason.BAD_REQUEST, id="too-many-digits"),
+        pytest.param(["101"], None, False, Reason.BODY_TOO_LARGE, id="over-limit"),
+        pytest.param(["100"], None, False, 100, id="at-limit"),
+    ],
+)
+def test_body_framing(
+    lengths: list[str], te: str | None, terminated: bool, expected: int | Reason
+) -> None:
+    assert body_framing(lengths, te, limit=100, terminated=terminated) == expected

@@ -7,7 +7,7 @@ buffered request with keys and a clock reading supplied by the caller.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -17,7 +17,15 @@ from webhook_guard.core.routes import DENY, Route, RouteTable
 from webhook_guard.core.scheme import Check
 from webhook_guard.core.verdict import Reason, Verdict
 
-__all__ = ("DEFAULT_MAX_BODY", "DEFAULT_REPLAY_TTL", "REPLAY_MARGIN", "Engine", "Plan")
+__all__ = (
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_REPLAY_TTL",
+    "READ_TO_END",
+    "REPLAY_MARGIN",
+    "Engine",
+    "Plan",
+    "body_framing",
+)
 
 #: Default body limit per route: 1 MiB.
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -27,6 +35,45 @@ DEFAULT_REPLAY_TTL = 24 * 3600.0
 REPLAY_MARGIN = 60.0
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+#: ``body_framing``: no declared length; read until the server signals the end.
+READ_TO_END = -1
+_MAX_LENGTH_DIGITS = 18
+
+
+def body_framing(
+    content_length: Sequence[str],
+    transfer_encoding: str | None,
+    *,
+    limit: int,
+    terminated: bool,
+) -> int | Reason:
+    """How to read a guarded request's body, decided once for every adapter.
+
+    Returns the exact number of bytes to read, ``READ_TO_END`` (the server frames the
+    body: chunked WSGI input marked ``wsgi.input_terminated``, or ASGI), or the refusal:
+
+    - ``Content-Length`` with ``Transfer-Encoding``, a repeated ``Content-Length`` or one
+      that is not plain ASCII digits: 400 ``bad_request`` (RFC 9112 section 6.3 calls
+      the first a request-smuggling vector: two parsers may frame the body differently);
+    - a declared length above ``limit``: 413, before anything is read;
+    - ``Transfer-Encoding`` where the server does not frame the body: 411.
+
+    :param content_length: every non-empty ``Content-Length`` value received (WSGI: at
+        most one; servers join repeated ones with ``,``).
+    :param transfer_encoding: the ``Transfer-Encoding`` header, if any.
+    :param terminated: whether the server signals the end of the body itself.
+    """
+    if content_length:
+        if transfer_encoding is not None or len(content_length) > 1:
+            return Reason.BAD_REQUEST
+        declared = content_length[0]
+        if len(declared) > _MAX_LENGTH_DIGITS or not (declared.isascii() and declared.isdigit()):
+            return Reason.BAD_REQUEST
+        length = int(declared)
+        return Reason.BODY_TOO_LARGE if length > limit else length
+    if terminated:
+        return READ_TO_END
+    return 0 if transfer_encoding is None else Reason.LENGTH_REQUIRED
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from webhook_guard._url import public_url, server_host
-from webhook_guard.core.guard import Plan
+from webhook_guard.core.guard import Plan, body_framing
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -19,7 +19,6 @@ from webhook_guard.responses import render
 
 __all__ = ("WebhookGuardMiddleware",)
 
-_MAX_LENGTH_DIGITS = 18
 
 
 class WebhookGuardMiddleware:
@@ -90,18 +89,19 @@ class WebhookGuardMiddleware:
         method = request.method or "GET"
         if isinstance(plan, Verdict):
             return self.guard.refuse(None, plan.reason, started, method=method)
-        declared = request.META.get("CONTENT_LENGTH") or ""
-        if declared:
-            if len(declared) > _MAX_LENGTH_DIGITS or not (
-                declared.isascii() and declared.isdigit()
-            ):
-                return self.guard.refuse(plan, Reason.BAD_REQUEST, started, method=method)
-            if int(declared) > plan.max_body:
-                return self.guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method)
-        elif "wsgi.input" in request.META and request.META.get("HTTP_TRANSFER_ENCODING"):
-            # Django's WSGI request reads CONTENT_LENGTH bytes only: a chunked body would
-            # look empty. Refuse it plainly (``guard.wsgi(...)`` in wsgi.py handles chunked).
-            return self.guard.refuse(plan, Reason.LENGTH_REQUIRED, started, method=method)
+        meta = request.META
+        declared = meta.get("CONTENT_LENGTH")
+        # Django's WSGI request reads CONTENT_LENGTH bytes only: a chunked body would look
+        # empty, so it is refused plainly (411; ``guard.wsgi(...)`` in wsgi.py reads it).
+        # Under ASGI the server frames the body.
+        framing = body_framing(
+            [declared] if declared else (),
+            meta.get("HTTP_TRANSFER_ENCODING"),
+            limit=plan.max_body,
+            terminated="wsgi.input" not in meta,
+        )
+        if isinstance(framing, Reason):
+            return self.guard.refuse(plan, framing, started, method=method)
         try:
             body = request.body
         except Exception:  # already consumed by earlier middleware, or a broken stream
