@@ -346,15 +346,37 @@ async def test_guard_matches_on_route_path(path: str, root_path: str, guarded: b
         assert app.calls[0]["verdict"].reason is Reason.NOT_GUARDED
 
 
-async def test_verdict_key_stripped_on_unguarded_path() -> None:
+async def test_unguarded_path_carries_no_verdict() -> None:
     wrapped, app = make()
-    scope = http_scope("/other")
-    scope[VERDICT_KEY] = Verdict(verified=True, reason=Reason.VERIFIED)
-    send = await run(wrapped, scope, chunks(BODY))
+    send = await run(wrapped, http_scope("/other"), chunks(BODY))
     assert send.status == 200
     [seen] = app.calls
     assert seen["has_key"] is False
     assert seen["verdict"].verified is False
+
+
+async def test_a_guard_never_touches_a_verdict_on_a_path_it_does_not_guard() -> None:
+    """Guards compose: an inner guard leaves the verdict an outer guard set."""
+    upstream = Verdict(verified=True, reason=Reason.VERIFIED, route="/outer")
+    wrapped, app = make()
+    scope = http_scope("/other")
+    scope[VERDICT_KEY] = upstream
+    send = await run(wrapped, scope, chunks(BODY))
+    assert send.status == 200
+    assert app.calls[0]["verdict"] is upstream
+
+
+async def test_nested_guards_keep_the_outer_verdict() -> None:
+    inner_guard = Guard([Route("/inner", github(secret=SECRET))])
+    outer_guard = Guard([Route(PATH, github(secret=SECRET))])
+    app = App()
+    send = await run(
+        outer_guard.asgi(inner_guard.asgi(app)), http_scope(headers=signed()), chunks(BODY)
+    )
+    assert send.status == 200
+    [seen] = app.calls
+    assert seen["verdict"].verified is True
+    assert seen["verdict"].route == PATH
 
 
 async def test_verdict_header_never_yields_a_verdict() -> None:

@@ -284,7 +284,6 @@ def test_unguarded_path_passes_untouched() -> None:
     wrapped, _ = make(app)
     environ = build_wsgi_environ("/other", body=BODY)
     environ["wsgi.input"] = stream
-    environ[VERDICT_KEY] = Verdict(verified=True, reason=Reason.VERIFIED)
     result = call(wrapped, environ)
     assert result.status == 200
     assert result.body == b"other"
@@ -292,6 +291,29 @@ def test_unguarded_path_passes_untouched() -> None:
     assert seen["has_key"] is False
     assert seen["verdict"].verified is False
     assert seen["verdict"].reason is Reason.NOT_GUARDED
+
+
+def test_a_guard_never_touches_a_verdict_on_a_path_it_does_not_guard() -> None:
+    """Guards compose: an inner guard leaves the verdict an outer guard set."""
+    upstream = Verdict(verified=True, reason=Reason.VERIFIED, route="/outer")
+    wrapped, app = make()
+    environ = build_wsgi_environ("/other", body=BODY)
+    environ[VERDICT_KEY] = upstream
+    assert call(wrapped, environ).status == 200
+    assert app.calls[0]["verdict"] is upstream
+
+
+def test_nested_guards_keep_the_outer_verdict() -> None:
+    inner_guard = Guard([Route("/inner", github(secret=SECRET))])
+    outer_guard = Guard([Route(PATH, github(secret=SECRET))])
+    app = App()
+    wrapped = outer_guard.wsgi(inner_guard.wsgi(app))
+    result = call(wrapped, build_wsgi_environ(PATH, body=BODY, headers=signed()))
+    assert result.status == 200
+    [seen] = app.calls
+    assert seen["verdict"].verified is True
+    assert seen["verdict"].route == PATH
+    assert seen["body"] == BODY
 
 
 @pytest.mark.parametrize("path", [PATH, "/other"], ids=["guarded", "unguarded"])

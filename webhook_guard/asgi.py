@@ -2,9 +2,14 @@
 
 For a guarded path the body is read from ``receive`` within the route's limit and the
 guard's body deadline, verified, and replayed to the app as one ``http.request``
-message; later ``receive`` calls go to the server, so the app still sees
-``http.disconnect``. Lifespan scopes pass through; a websocket on a guarded path is
-closed (webhooks are HTTP requests).
+message holding the verified bytes (joined once when the server sent several chunks);
+later ``receive`` calls go to the server, so the app still sees ``http.disconnect``. Lifespan scopes pass through; a websocket on a guarded
+path is closed (webhooks are HTTP requests).
+
+The replay claim is settled by the status the app chose in ``http.response.start``: 2xx
+commits (even if the client goes away while the body is sent), anything else, an
+exception, or no answer at all releases. The store is written after the last body
+message has been handed to the server, not while the client waits.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
 from webhook_guard._url import public_url
-from webhook_guard.core.guard import body_framing
+from webhook_guard.core.guard import Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -51,79 +56,61 @@ class ASGIWebhookGuard:
     def __init__(self, app: ASGIApp, guard: Guard | None = None, **options: Any) -> None:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
-        self._plan = self.guard.plan
+        self._match = self.guard.match
+        self.guard.check_store_mode(asynchronous=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            plan = self._plan(route_path(scope))
-            if plan is None:
-                if VERDICT_KEY in scope:
-                    del scope[VERDICT_KEY]
+        if scope["type"] == "http":
+            path = scope["path"]
+            if scope.get("root_path"):
+                path = route_path(scope)
+            found = self._match(path)
+            if found is None:
                 await self.app(scope, receive, send)
             else:
-                await self._guarded(plan, scope, receive, send)
-        elif kind == "websocket" and self._plan(route_path(scope)) is not None:
+                await self._guarded(found, path, scope, receive, send)
+        elif scope["type"] == "websocket" and self._match(route_path(scope)) is not None:
             message = await receive()
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
         else:
             await self.app(scope, receive, send)
 
-    async def _guarded(self, plan: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _guarded(
+        self, found: Any, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         started = time.perf_counter()
         guard = self.guard
         method: str = scope.get("method", "GET")
-        if isinstance(plan, Verdict):
-            await _respond(guard.refuse(None, plan.reason, started, method=method), send)
-            return
         headers = Headers.from_asgi(scope.get("headers") or ())
-        framing = body_framing(
-            headers.getlist("content-length"),
-            headers.get("transfer-encoding"),
-            limit=plan.max_body,
+        plan = guard.plan(
+            found,
+            content_length=headers.getlist("content-length"),
+            transfer_encoding=headers.get("transfer-encoding"),
             terminated=True,
         )
-        if isinstance(framing, Reason):
-            await _respond(guard.refuse(plan, framing, started, method=method), send)
+        refusal = plan.refusal
+        if refusal is not None:
+            guard.record(refusal, started, method=method)
+            await _respond(refusal, send)
             return
-        body, problem = await _read_body(receive, plan.max_body, guard.body_timeout)
+        body, problem = await _read_body(receive, plan.target.max_body, guard.body_timeout)  # type: ignore[union-attr]
         if problem is not None:
+            refusal = guard.refuse(plan, problem)
+            guard.record(refusal, started, method=method)
             if problem is not Reason.BODY_INCOMPLETE:  # a disconnected client gets no answer
-                await _respond(guard.refuse(plan, problem, started, method=method), send)
-            else:
-                guard.refuse(plan, problem, started, method=method)
+                await _respond(refusal, send)
             return
         raw_query = scope.get("query_string", b"")
         query = raw_query.decode("latin-1") if isinstance(raw_query, bytes) else str(raw_query)
-        path = route_path(scope)
-        url = ""
-        scheme = plan.route.provider
-        if scheme is not None and scheme.needs_url:
-            client = scope.get("client")
-            server = scope.get("server")
-            default_host = f"{server[0]}:{server[1]}" if server else ""
-            url = public_url(
-                configured=plan.route.public_url,
-                scheme=scope.get("scheme", "http"),
-                host=headers.get("host") or default_host,
-                root_path=scope.get("root_path", ""),
-                path=path,
-                query=query,
-                headers=headers,
-                peer=client[0] if client else None,
-                trusted=guard.trusted_proxies,
-            )
-        request = WebhookRequest(
-            method=method,
-            path=path,
-            headers=headers,
-            body=body,
-            query=query,
-            url=url,
-            params=plan.params,
+        scheme = plan.target.scheme  # type: ignore[union-attr]
+        url = _url(guard, plan, scope, path, query, headers) if scheme and scheme.needs_url else ""
+        verdict = guard.verify(
+            plan, WebhookRequest(method, path, headers, body, query, url, plan.params)
         )
-        verdict = await guard.acheck(plan, request, started)
+        if verdict.replay_key is not None and guard.store is not None:
+            verdict = guard.settle(plan, verdict, await guard.aclaim(verdict))
+        guard.record(verdict, started, method=method)
         if not verdict.passes:
             await _respond(verdict, send)
             return
@@ -132,35 +119,90 @@ class ASGIWebhookGuard:
             await _send_response(send, status, response_headers, content)
             return
         scope[VERDICT_KEY] = verdict
-        replayed = False
+        receive = _Replay(body, receive)
+        if verdict.verified and verdict.replay_key is not None and guard.store is not None:
+            await _Settling(guard, plan, verdict, send).run(self.app, scope, receive)
+        else:
+            await self.app(scope, receive, send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        if verdict.replay_key is None or guard.store is None:
-            await self.app(scope, replay, send)
-            return
-        decided = False
+class _Replay:
+    """``receive`` for the app: the verified body as one message (the bytes that were
+    verified, not copied again), then the server's own ``receive`` (so
+    ``http.disconnect`` reaches the app)."""
 
-        async def settle(status: int | None) -> None:
-            nonlocal decided
-            if not decided:
-                decided = True
-                await guard.afinish(verdict, status)
+    __slots__ = ("body", "receive")
 
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                await settle(message.get("status", 200))
-            await send(message)
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self.body: bytes | None = body
+        self.receive = receive
 
+    async def __call__(self) -> Message:
+        body = self.body
+        if body is None:
+            return await self.receive()
+        self.body = None
+        return {"type": "http.request", "body": body, "more_body": False}
+
+
+class _Settling:
+    """Sends for the app, notes the status it chose, and settles the replay claim after
+    the last body message is with the server (or when the app ends without one)."""
+
+    __slots__ = ("guard", "plan", "send", "settled", "status", "verdict")
+
+    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict, send: Send) -> None:
+        self.guard = guard
+        self.plan = plan
+        self.verdict = verdict
+        self.send = send
+        self.status: int | None = None
+        self.settled = False
+
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
         try:
-            await self.app(scope, replay, tracking_send)
-        finally:
-            await settle(None)  # the app raised, or returned without a response
+            await app(scope, receive, self._send)
+        except BaseException:
+            await self._settle(None)
+            raise
+        await self._settle(None)  # the app returned without finishing a response
+
+    async def _send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message.get("status", 200)
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            try:
+                await self.send(message)
+            except BaseException:
+                # The client went away while the body was sent: the app's choice stands.
+                await self._settle(self.status)
+                raise
+            await self._settle(self.status)
+            return
+        await self.send(message)
+
+    async def _settle(self, status: int | None) -> None:
+        if not self.settled:
+            self.settled = True
+            await self.guard.afinish(self.plan, self.verdict, status)
+
+
+def _url(guard: Guard, plan: Plan, scope: Scope, path: str, query: str, headers: Headers) -> str:
+    client = scope.get("client")
+    server = scope.get("server")
+    default_host = f"{server[0]}:{server[1]}" if server else ""
+    return public_url(
+        configured=plan.target.route.public_url,  # type: ignore[union-attr]
+        scheme=scope.get("scheme", "http"),
+        host=headers.get("host") or default_host,
+        root_path=scope.get("root_path", ""),
+        path=path,
+        query=query,
+        headers=headers,
+        peer=client[0] if client else None,
+        trusted=guard.trusted_proxies,
+    )
 
 
 async def _read_body(receive: Receive, limit: int, timeout: float) -> tuple[bytes, Reason | None]:
@@ -195,13 +237,19 @@ async def _read_body(receive: Receive, limit: int, timeout: float) -> tuple[byte
 
 
 async def _collect(receive: Receive, limit: int) -> tuple[bytes, Reason | None]:
-    chunks: list[bytes] = []
-    total = 0
+    message = await receive()
+    if message.get("type") != "http.request":
+        return b"", Reason.BODY_INCOMPLETE  # http.disconnect: the client went away
+    chunk = message.get("body", b"")
+    if len(chunk) > limit:
+        return b"", Reason.BODY_TOO_LARGE
+    if not message.get("more_body", False):
+        return chunk, None  # the usual case: the whole body in one message, no copy
+    chunks, total = [chunk], len(chunk)
     while True:
         message = await receive()
-        kind = message.get("type")
-        if kind != "http.request":
-            return b"", Reason.BODY_INCOMPLETE  # http.disconnect: the client went away
+        if message.get("type") != "http.request":
+            return b"", Reason.BODY_INCOMPLETE
         chunk = message.get("body", b"")
         if chunk:
             total += len(chunk)
@@ -209,10 +257,7 @@ async def _collect(receive: Receive, limit: int) -> tuple[bytes, Reason | None]:
                 return b"", Reason.BODY_TOO_LARGE
             chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    if not chunks:
-        return b"", None
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
+            return b"".join(chunks), None  # the one copy of a body sent in pieces
 
 
 async def _respond(verdict: Verdict, send: Send) -> None:

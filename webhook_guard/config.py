@@ -73,8 +73,11 @@ logger = logging.getLogger("webhook_guard")
 ENV_PREFIX = "WEBHOOK_GUARD_"
 GUARD_KEYS = (
     "body_timeout",
+    "check_store",
+    "commit_client_errors",
     "duplicate_status",
     "max_body",
+    "processing_timeout",
     "replay_store",
     "replay_ttl",
     "routes",

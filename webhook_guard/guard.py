@@ -1,9 +1,14 @@
-"""The public ``Guard``: routes + secrets + replay store, shared by the WSGI and ASGI adapters."""
+"""The public ``Guard``: routes + secrets + replay store, shared by the WSGI and ASGI adapters.
+
+The decisions are made by the sans-IO ``core.guard.Engine``; this layer adds what needs
+I/O or state: key sources, the clock, the replay store, logging and hooks. The adapters
+(``wsgi.py``, ``asgi.py``, the Django middleware) only read and write requests.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,26 +18,36 @@ from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.routes import Route, normalise_pattern, patterns_overlap
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
-from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.exceptions import ConfigurationError, StoreError
 from webhook_guard.keysources import KeySource, resolve
 from webhook_guard.observability import (
     DecisionHook,
+    decision_level,
     log_decision,
     log_hook_failure,
+    log_store_down_at_start,
     log_store_failure,
+    logger,
+    warn_config,
     warn_memory_store,
 )
-from webhook_guard.stores import Claim, MemoryReplayStore, ReplayStore, store_from_url
+from webhook_guard.stores import MemoryReplayStore, ReplayStore, store_from_url
 
 if TYPE_CHECKING:
     from webhook_guard._types import ASGIApp, WSGIApp
     from webhook_guard.asgi import ASGIWebhookGuard
     from webhook_guard.wsgi import WSGIWebhookGuard
 
-__all__ = ("DEFAULT_BODY_TIMEOUT", "Guard", "get_verdict")
+__all__ = ("DEFAULT_BODY_TIMEOUT", "DEFAULT_PROCESSING_TIMEOUT", "Guard", "get_verdict")
 
 #: Seconds an ASGI request may take to deliver its whole body.
 DEFAULT_BODY_TIMEOUT = 10.0
+#: Seconds a delivery may stay in flight before its claim lapses (a crashed worker).
+DEFAULT_PROCESSING_TIMEOUT = 300.0
+#: Seconds the replay store is left alone after a failed claim (requests get 503 at once).
+STORE_REST = 1.0
+#: Seconds between two log records about the same failing store.
+STORE_LOG_INTERVAL = 5.0
 
 
 class Guard:
@@ -42,21 +57,37 @@ class Guard:
     - On a route, the body is buffered (bounded), verified, replay-checked, and either
       passed on with the same bytes and a ``Verdict`` under ``"webhook_guard.verdict"``,
       or answered with a JSON error and never shown to the app.
+    - Each event is processed once: the replay key (the event's signed identity) is
+      claimed before the app runs, committed when the app answers 2xx, and released
+      otherwise so the provider's retry reaches the app.
     - Configuration is checked here, at start-up: patterns, provider options, secrets.
+      A replay store that does not answer at start-up does not stop the host app: it is
+      logged and warned about, guarded routes answer 503 until the store answers, and
+      other routes are untouched.
 
     :param routes: the guarded routes.
     :param max_body: default body limit in bytes (1 MiB).
     :param body_timeout: seconds an ASGI body may take to arrive (408 after).
     :param replay_store: ``"memory"`` (default), ``"redis://host:6379/0"``, a store object,
-        or ``None`` to disable replay protection.
-    :param replay_ttl: seconds to remember deliveries of schemes without a timestamp.
+        a redis-py client, or ``None`` to disable replay protection.
+    :param replay_ttl: seconds to remember processed events of providers with neither a
+        timestamp window nor a documented retry horizon (24 hours).
+    :param processing_timeout: seconds a delivery may stay in flight. A claim that is
+        neither committed nor released within it (a crashed worker) lapses, so the
+        provider's retry is processed; copies arriving meanwhile get 409.
     :param clock: wall-clock seconds; injected in tests.
     :param on_decision: called with each verdict and its duration (monitoring hook).
     :param on_verified: called with each verified verdict (user code; cannot change it).
     :param on_rejected: called with each rejected verdict (user code; cannot change it).
-    :param duplicate_status: status acknowledging a duplicate of a processed delivery
-        (200 by default, so the provider stops retrying; 409 on request).
-    :param check_store: check at start-up that the replay store answers (Redis).
+    :param duplicate_status: status acknowledging a copy of a processed event (200 by
+        default, so the provider stops retrying; 202, 204 or 409 on request).
+    :param commit_client_errors: treat a 4xx answer from the app as "processed" too. Off
+        by default: only 2xx commits, so an event the app refused (a 422, a 404 for an
+        object not replicated yet, a 429) is processed when the provider retries it.
+    :param check_store: check at start-up that the replay store answers. ``True``: on
+        failure log an ERROR, warn, and start fail-closed (guarded routes answer 503
+        with ``Retry-After`` until the store answers). ``"strict"``: raise ``StoreError``.
+        ``False``: no check.
     :param trusted_proxies: peer addresses whose ``X-Forwarded-Proto``/``X-Forwarded-Host``
         are honoured when rebuilding the URL for URL-signed schemes. Empty by default:
         forwarded headers from anyone else are ignored (prefer a route's ``public_url``).
@@ -75,14 +106,27 @@ class Guard:
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         replay_store: Any = "memory",
         replay_ttl: float = DEFAULT_REPLAY_TTL,
+        processing_timeout: float = DEFAULT_PROCESSING_TIMEOUT,
         clock: Callable[[], float] = time.time,
         on_decision: DecisionHook | None = None,
         duplicate_status: int = 200,
-        check_store: bool = True,
+        commit_client_errors: bool = False,
+        check_store: bool | str = True,
         trusted_proxies: Iterable[str] = (),
         on_verified: Callable[[Verdict], object] | None = None,
         on_rejected: Callable[[Verdict], object] | None = None,
     ) -> None:
+        _check_numbers(max_body, body_timeout, replay_ttl, processing_timeout)
+        if duplicate_status not in (200, 202, 204, 409):
+            raise ConfigurationError(
+                f"duplicate_status must be 200, 202, 204 or 409, not {duplicate_status}",
+                code="webhook_guard.E006",
+            )
+        if check_store not in (True, False, "strict"):
+            raise ConfigurationError(
+                f"check_store must be True, False or 'strict', not {check_store!r}",
+                code="webhook_guard.E006",
+            )
         checked: list[Route] = []
         self._keys: dict[str, KeySource | None] = {}
         for route in routes:
@@ -94,29 +138,29 @@ class Guard:
                         " could match both",
                         code="webhook_guard.E007",
                     )
-            if route.unsigned:
+            if route.unsigned or route.provider is None:
                 self._keys[route.pattern] = None
             else:
-                assert route.provider is not None
                 self._keys[route.pattern] = resolve(
                     route.provider.secret, route=route.pattern, clock=clock
                 )
             checked.append(route)
-        if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0:
-            raise ConfigurationError(
-                "max_body must be >= 0, body_timeout and replay_ttl > 0", code="webhook_guard.E006"
-            )
-        if duplicate_status not in (200, 202, 204, 409):
-            raise ConfigurationError(
-                f"duplicate_status must be 200, 202, 204 or 409, not {duplicate_status}",
-                code="webhook_guard.E006",
-            )
         self.routes = tuple(checked)
-        self._routes_by_pattern = {r.pattern: r for r in checked}
         self.duplicate_status = duplicate_status
         self.trusted_proxies = frozenset(trusted_proxies)
-        self.engine = Engine(checked, max_body=max_body, replay_ttl=replay_ttl)
+        self.engine = Engine(
+            checked,
+            max_body=max_body,
+            replay_ttl=replay_ttl,
+            key_sources={p: s.current if s is not None else None for p, s in self._keys.items()},
+            duplicate_status=duplicate_status,
+            commit_client_errors=commit_client_errors,
+        )
+        #: ``match(path)``: the route and params for ``path``, ``DENY`` or None.
+        self.match = self.engine.match
+        self.settle = self.engine.settle
         self.body_timeout = float(body_timeout)
+        self.processing_timeout = float(processing_timeout)
         self.clock = clock
         self.on_decision = on_decision
         self.on_verified = on_verified
@@ -131,119 +175,151 @@ class Guard:
             if h is not None
         )
         self.store = _make_store(replay_store)
-        if isinstance(self.store, MemoryReplayStore):
+        #: The store answers without I/O (memory): its sync methods serve ASGI too.
+        self._local_store = isinstance(self.store, MemoryReplayStore)
+        self._store_down_until = 0.0
+        self._store_logged = 0.0
+        if self._local_store:
             why = several_processes()
             if why is not None:
                 warn_memory_store(why)
+        if check_store and self.store is not None:
+            self._check_store(strict=check_store == "strict")
+
+    def _check_store(self, *, strict: bool) -> None:
         ping = getattr(self.store, "ping", None)
-        if check_store and ping is not None:
+        if ping is None:
+            return
+        try:
             ping()
+        except StoreError as exc:
+            if strict:
+                raise
+            log_store_down_at_start(self.store, exc)
+            return
+        for problem in getattr(self.store, "problems", lambda: ())():
+            warn_config(f"webhook_guard: {problem}", event="webhook_guard.store_config")
 
-    # -- the request flow (used by the adapters) -----------------------------------------
+    # -- the request flow (used by the adapters; see ``core.guard`` for each step) -------
 
-    def plan(self, path: str) -> Plan | Verdict | None:
-        """Which route guards ``path``: a ``Plan``, an immediate rejection, or None."""
-        return self.engine.plan(path)
+    def plan(
+        self,
+        found: Any,
+        *,
+        content_length: Sequence[str] = (),
+        transfer_encoding: str | None = None,
+        terminated: bool = False,
+    ) -> Plan:
+        """How to read a request that ``match`` found: a ``Plan`` (with its refusal, if any)."""
+        return self.engine.plan(
+            found,
+            content_length=content_length,
+            transfer_encoding=transfer_encoding,
+            terminated=terminated,
+        )
 
     def verify(self, plan: Plan, request: WebhookRequest) -> Verdict:
-        """Verify ``request`` on ``plan``'s route with its current keys (no replay check)."""
-        source = self._keys[plan.route.pattern]
-        keys = source.current() if source is not None else None
-        return self.engine.verify(plan, request, keys or _NO_KEYS, self.clock())
+        """Verify ``request`` on ``plan``'s route with its current keys (no replay claim)."""
+        source = plan.target.keys  # type: ignore[union-attr]
+        keys = source() if source is not None else _NO_KEYS
+        return self.engine.verify(plan, request, keys, self.clock())
 
-    def _settle(self, plan: Plan, verdict: Verdict, claim: Claim | None) -> Verdict:
-        if claim is None:
-            return self.engine.reject(plan, Reason.STORE_UNAVAILABLE, body=verdict.body)
-        if claim is Claim.NEW:
-            return verdict
-        if claim is Claim.DONE:
-            return replace(
-                verdict, verified=False, reason=Reason.DUPLICATE, status=self.duplicate_status
-            )
-        return self.engine.reject(plan, Reason.REPLAYED, body=verdict.body)
+    def claim(self, verdict: Verdict) -> str | None:
+        """Claim ``verdict``'s replay key (sync store): a ``Claim``, or None when the store
+        cannot answer (the request is then refused with 503)."""
+        store = self.store
+        if store is None or self._store_resting():
+            return None
+        try:
+            return store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+        except Exception as exc:  # errors, timeouts, a full store: cannot prove freshness
+            self._store_failed(verdict, exc, "claim")
+            return None
 
-    @staticmethod
-    def _report(plan: Plan, verdict: Verdict) -> Verdict:
-        if plan.route.report_only and not verdict.verified:
-            return replace(verdict, report_only=True)
-        return verdict
+    async def aclaim(self, verdict: Verdict) -> str | None:
+        """``claim`` with the store's async client (ASGI)."""
+        store = self.store
+        if store is None or self._store_resting():
+            return None
+        try:
+            if self._local_store:
+                return store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+            return await store.aclaim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+        except Exception as exc:
+            self._store_failed(verdict, exc, "claim")
+            return None
 
-    def check(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
-        """Verify, claim the replay key (sync store), record. Never raises on request data."""
-        verdict = self.verify(plan, request)
-        if verdict.replay_key is not None and self.store is not None:
-            try:
-                claim: Claim | None = self.store.claim(verdict.replay_key, self._ttl(plan))
-            except Exception:  # errors, timeouts, a full store: cannot prove freshness
-                claim = None
-            verdict = self._settle(plan, verdict, claim)
-        verdict = self._report(plan, verdict)
-        self.record(verdict, started, method=request.method)
-        return verdict
-
-    async def acheck(self, plan: Plan, request: WebhookRequest, started: float) -> Verdict:
-        """``check`` with the store's async client (ASGI)."""
-        verdict = self.verify(plan, request)
-        if verdict.replay_key is not None and self.store is not None:
-            try:
-                claim: Claim | None = await self.store.aclaim(verdict.replay_key, self._ttl(plan))
-            except Exception:
-                claim = None
-            verdict = self._settle(plan, verdict, claim)
-        verdict = self._report(plan, verdict)
-        self.record(verdict, started, method=request.method)
-        return verdict
-
-    def finish(self, verdict: Verdict, status: int | None) -> None:
-        """The app answered ``status`` (None: it raised): commit or release the claim."""
+    def finish(self, plan: Plan, verdict: Verdict, status: int | None) -> None:
+        """The app answered ``status`` (None: it raised or never answered): commit the
+        claim on 2xx, else release it so the provider's retry is processed."""
         key = verdict.replay_key
-        if key is None or self.store is None or not verdict.verified:
+        store = self.store
+        if key is None or store is None or not verdict.verified:
             return
         try:
-            if status is not None and status < 500:
-                self.store.commit(key, self._ttl_for(verdict))
+            if self.engine.commits(status):
+                store.commit(key, plan.target.ttl)  # type: ignore[union-attr]
             else:
-                self.store.release(key)
-        except Exception:
-            log_store_failure(verdict)
+                store.release(key)
+        except Exception as exc:
+            self._store_failed(verdict, exc, "settle")
 
-    async def afinish(self, verdict: Verdict, status: int | None) -> None:
+    async def afinish(self, plan: Plan, verdict: Verdict, status: int | None) -> None:
         """``finish`` with the store's async client (ASGI)."""
         key = verdict.replay_key
-        if key is None or self.store is None or not verdict.verified:
+        store = self.store
+        if key is None or store is None or not verdict.verified:
+            return
+        if self._local_store:
+            self.finish(plan, verdict, status)
             return
         try:
-            if status is not None and status < 500:
-                await self.store.acommit(key, self._ttl_for(verdict))
+            if self.engine.commits(status):
+                await store.acommit(key, plan.target.ttl)  # type: ignore[union-attr]
             else:
-                await self.store.arelease(key)
-        except Exception:
-            log_store_failure(verdict)
+                await store.arelease(key)
+        except Exception as exc:
+            self._store_failed(verdict, exc, "settle")
 
-    def _ttl(self, plan: Plan) -> float:
-        return self.engine.replay_ttl(plan.route)
+    def _store_resting(self) -> bool:
+        # After a failure the store is not asked again for STORE_REST seconds: a request
+        # gets its 503 at once instead of waiting for another connect timeout.
+        until = self._store_down_until
+        return bool(until) and time.monotonic() < until
 
-    def _ttl_for(self, verdict: Verdict) -> float:
-        source = self._routes_by_pattern[verdict.route]
-        return self.engine.replay_ttl(source)
+    def _store_failed(self, verdict: Verdict, exc: BaseException, step: str) -> None:
+        now = time.monotonic()
+        if step == "claim":
+            self._store_down_until = now + STORE_REST
+        if now - self._store_logged >= STORE_LOG_INTERVAL:
+            self._store_logged = now
+            log_store_failure(verdict, exc, step)
 
-    def refuse(
-        self, plan: Plan | None, reason: Reason, started: float, *, method: str = ""
-    ) -> Verdict:
-        """A rejection decided before verification (size, framing, path, timeout)."""
-        verdict = self.engine.reject(plan, reason)
-        self.record(verdict, started, method=method)
-        return verdict
+    def refuse(self, plan: Plan, reason: Reason) -> Verdict:
+        """A refusal decided while reading the body (size, timeout, incomplete)."""
+        return self.engine.refuse(plan, reason)
 
     def record(self, verdict: Verdict, started: float, *, method: str = "") -> None:
-        """Log the decision and call the hooks; a failing hook never changes the outcome."""
+        """Log the decision and call the hooks; a failing hook never changes the outcome.
+        Costs nothing when no hook is set and the logger is not enabled."""
+        hooks = self._hooks
+        if not hooks and not logger.isEnabledFor(decision_level(verdict)):
+            return
         duration = time.perf_counter() - started
         log_decision(verdict, duration, method=method)
-        for hook in self._hooks:
+        for hook in hooks:
             try:
                 hook(verdict, duration)
             except Exception:
                 log_hook_failure(verdict, hook)
+
+    def replay_ttl(self, route: Route | str) -> float:
+        """Seconds a processed event's replay key is kept on ``route`` (or its pattern)."""
+        pattern = route if isinstance(route, str) else route.pattern
+        for target in self.engine.targets:
+            if target.pattern == pattern:
+                return target.ttl
+        raise KeyError(pattern)
 
     # -- wrapping apps ------------------------------------------------------------------
 
@@ -251,7 +327,7 @@ class Guard:
         """Wrap a WSGI app: ``app.wsgi_app = guard.wsgi(app.wsgi_app)``."""
         from webhook_guard.wsgi import WSGIWebhookGuard
 
-        return WSGIWebhookGuard(app, guard=self)
+        return WSGIWebhookGuard(app, guard=self)  # holds no logic: the adapter does I/O
 
     def asgi(self, app: ASGIApp) -> ASGIWebhookGuard:
         """Wrap an ASGI app: ``app = guard.asgi(app)``."""
@@ -285,9 +361,11 @@ class Guard:
         return cls.from_mapping(from_env(prefix), source="the environment", **overrides)
 
     def describe(self) -> list[dict[str, Any]]:
-        """The routes as plain data: pattern, provider, options and key metadata (no secrets)."""
+        """The routes as plain data: pattern, provider, options, limits and key metadata
+        (no secrets)."""
         out = []
-        for route in self.routes:
+        for target in self.engine.targets:
+            route = target.route
             source = self._keys[route.pattern]
             keys = source.current() if source is not None else ()
             out.append(
@@ -304,15 +382,42 @@ class Guard:
                         }
                         for k in keys
                     ],
-                    "max_body": route.max_body or self.engine.default_max_body,
+                    "max_body": target.max_body,
+                    "replay_ttl": target.ttl,
                     "report_only": route.report_only,
                     "unsigned": route.unsigned,
                 }
             )
         return out
 
+    def check_store_mode(self, *, asynchronous: bool) -> None:
+        """Warn when the replay store cannot serve this adapter (a sync-only redis client
+        behind ``.asgi()``, an asyncio-only one behind ``.wsgi()``): every guarded request
+        would get 503."""
+        usable = getattr(self.store, "usable", None)
+        if usable is not None and not usable(asynchronous=asynchronous):
+            kind, other = ("asyncio", "sync") if asynchronous else ("sync", "asyncio")
+            warn_config(
+                f"webhook_guard: the replay store has no {kind} Redis client, but the guard "
+                f"wraps an {'ASGI' if asynchronous else 'WSGI'} app: every guarded request "
+                f"will be refused with 503. Pass a redis:// URL, or a {kind} client "
+                f"instead of the {other} one.",
+                event="webhook_guard.store_mode",
+                stacklevel=4,
+            )
+
 
 _NO_KEYS = KeySet(())
+
+
+def _check_numbers(
+    max_body: int, body_timeout: float, replay_ttl: float, processing_timeout: float
+) -> None:
+    if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0 or processing_timeout <= 0:
+        raise ConfigurationError(
+            "max_body must be >= 0; body_timeout, replay_ttl and processing_timeout > 0",
+            code="webhook_guard.E006",
+        )
 
 
 def _check_route(route: Route) -> Route:

@@ -15,7 +15,7 @@ from typing import Any
 from webhook_guard.core.verdict import Reason, Verdict
 from webhook_guard.exceptions import WebhookGuardWarning
 
-__all__ = ("LOGGER_NAME", "DecisionHook", "log_decision", "warn_config")
+__all__ = ("LOGGER_NAME", "DecisionHook", "decision_level", "log_decision", "logger", "warn_config")
 
 LOGGER_NAME = "webhook_guard"
 logger = logging.getLogger(LOGGER_NAME)
@@ -37,14 +37,18 @@ def outcome_of(verdict: Verdict) -> str:
     return "rejected"
 
 
+def decision_level(verdict: Verdict) -> int:
+    """INFO for accepted requests and duplicates, ERROR for internal errors, else WARNING."""
+    if verdict.verified or verdict.reason in (Reason.UNSIGNED, Reason.DUPLICATE):
+        return logging.INFO
+    if verdict.reason is Reason.INTERNAL_ERROR:
+        return logging.ERROR
+    return logging.WARNING
+
+
 def log_decision(verdict: Verdict, duration: float, *, method: str = "") -> None:
     """Emit the decision record for ``verdict``."""
-    if verdict.verified or verdict.reason in (Reason.UNSIGNED, Reason.DUPLICATE):
-        level = logging.INFO
-    elif verdict.reason is Reason.INTERNAL_ERROR:
-        level = logging.ERROR
-    else:
-        level = logging.WARNING
+    level = decision_level(verdict)
     if not logger.isEnabledFor(level):
         return
     fields: dict[str, Any] = {
@@ -73,19 +77,49 @@ def log_decision(verdict: Verdict, duration: float, *, method: str = "") -> None
     )
 
 
-def log_store_failure(verdict: Verdict) -> None:
-    """The store failed to commit or release a claim after the app answered."""
+def _cause(exc: BaseException) -> str:
+    """``Type: message`` of the root cause (a StoreError wraps the driver's error)."""
+    root = exc.__cause__ or exc
+    return f"{type(root).__name__}: {root}"
+
+
+def log_store_failure(verdict: Verdict, exc: BaseException, step: str) -> None:
+    """The replay store failed to claim (the request got 503) or to commit or release a
+    claim after the app answered. Logged with its cause, at most every few seconds."""
+    cause = _cause(exc)
     logger.error(
-        "webhook_guard replay store failed to settle a claim route=%s provider=%s",
+        "webhook_guard replay store failed to %s route=%s provider=%s cause=%s",
+        step,
         verdict.route,
         verdict.provider,
+        cause,
         extra={
             "webhook_guard": {
                 "event": "webhook_guard.store_failure",
+                "step": step,
                 "route": verdict.route,
                 "provider": verdict.provider,
+                "cause": cause,
             }
         },
+    )
+
+
+def log_store_down_at_start(store: object, exc: BaseException) -> None:
+    """The replay store did not answer at start-up: the guard starts fail-closed."""
+    cause = _cause(exc)
+    logger.error(
+        "webhook_guard: the replay store %r does not answer at start-up (%s); guarded "
+        "routes answer 503 with Retry-After until it does, other routes are not affected",
+        store,
+        cause,
+        extra={"webhook_guard": {"event": "webhook_guard.store_down", "cause": cause}},
+    )
+    warnings.warn(
+        f"webhook_guard: the replay store {store!r} does not answer at start-up ({cause}); "
+        "guarded routes answer 503 until it does",
+        WebhookGuardWarning,
+        stacklevel=4,
     )
 
 

@@ -5,6 +5,11 @@ For a guarded path the body is read within the route's limit (413 on a declared
 ``wsgi.input`` holding exactly the verified bytes with a matching ``CONTENT_LENGTH``.
 Chunked bodies are read only when the server sets ``wsgi.input_terminated`` (PEP 3333
 servers need not signal EOF otherwise); without it a body with no length gets 411.
+
+The replay claim is settled by the status the app chose at ``start_response``: 2xx
+commits, anything else (or an exception) releases. The store is written after the
+response has been handed to the server: when the response iterable is exhausted or
+closed, not while the client waits.
 """
 
 from __future__ import annotations
@@ -17,17 +22,17 @@ from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
 from webhook_guard._url import public_url, server_host
-from webhook_guard.core.guard import READ_TO_END, body_framing
+from webhook_guard.core.guard import READ_TO_END, Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
 from webhook_guard.observability import warn_memory_store
 from webhook_guard.responses import render
-from webhook_guard.stores import MemoryReplayStore
 
 __all__ = ("WSGIWebhookGuard",)
 
 _CHUNK = 64 * 1024
+_STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
 
 
 class WSGIWebhookGuard:
@@ -40,133 +45,146 @@ class WSGIWebhookGuard:
     def __init__(self, app: WSGIApp, guard: Guard | None = None, **options: Any) -> None:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
-        self._plan = self.guard.plan
-        self._warned = not isinstance(self.guard.store, MemoryReplayStore)
+        self._match = self.guard.match
+        self._warned = not self.guard._local_store
+        self.guard.check_store_mode(asynchronous=False)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.isascii():  # PEP 3333 carries bytes as latin-1; routers decode UTF-8
             path = path.encode("latin-1", "replace").decode("utf-8", "replace")
-        plan = self._plan(path)
-        if plan is None:
-            if VERDICT_KEY in environ:
-                del environ[VERDICT_KEY]
+        found = self._match(path)
+        if found is None:
             return self.app(environ, start_response)
+        return self._guarded(found, path, environ, start_response)
+
+    def _guarded(
+        self, found: Any, path: str, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         started = time.perf_counter()
         guard = self.guard
         if not self._warned and environ.get("wsgi.multiprocess"):
             self._warned = True
             warn_memory_store("the WSGI server runs several processes (wsgi.multiprocess)")
         method = environ.get("REQUEST_METHOD", "GET")
-        if isinstance(plan, Verdict):
-            return _respond(guard.refuse(None, plan.reason, started, method=method), start_response)
-        body, problem = _read_body(environ, plan.max_body)
-        if problem is not None:
-            return _respond(guard.refuse(plan, problem, started, method=method), start_response)
-        headers = Headers.from_environ(environ)
-        query = environ.get("QUERY_STRING", "")
-        url = ""
-        scheme = plan.route.provider
-        if scheme is not None and scheme.needs_url:
-            url = public_url(
-                configured=plan.route.public_url,
-                scheme=environ.get("wsgi.url_scheme", "http"),
-                host=environ.get("HTTP_HOST") or server_host(environ),
-                root_path=environ.get("SCRIPT_NAME", ""),
-                path=path,
-                query=query,
-                headers=headers,
-                peer=environ.get("REMOTE_ADDR"),
-                trusted=guard.trusted_proxies,
-            )
-        request = WebhookRequest(
-            method=method,
-            path=path,
-            headers=headers,
-            body=body,
-            query=query,
-            url=url,
-            params=plan.params,
+        declared = environ.get("CONTENT_LENGTH")
+        plan = guard.plan(
+            found,
+            content_length=(declared,) if declared else (),
+            transfer_encoding=environ.get("HTTP_TRANSFER_ENCODING"),
+            terminated=bool(environ.get("wsgi.input_terminated")),
         )
-        verdict = guard.check(plan, request, started)
+        refusal = plan.refusal
+        if refusal is not None:
+            guard.record(refusal, started, method=method)
+            return _respond(refusal, start_response)
+        body, problem = _read_body(environ.get("wsgi.input"), plan.length, plan.target.max_body)  # type: ignore[union-attr]
+        if problem is not None:
+            refusal = guard.refuse(plan, problem)
+            guard.record(refusal, started, method=method)
+            return _respond(refusal, start_response)
+        query = environ.get("QUERY_STRING", "")
+        headers = Headers.from_environ(environ)
+        scheme = plan.target.scheme  # type: ignore[union-attr]
+        url = _url(guard, plan, environ, path, query, headers) if scheme and scheme.needs_url else ""
+        verdict = guard.verify(
+            plan, WebhookRequest(method, path, headers, body, query, url, plan.params)
+        )
+        if verdict.replay_key is not None and guard.store is not None:
+            verdict = guard.settle(plan, verdict, guard.claim(verdict))
+        guard.record(verdict, started, method=method)
         if not verdict.passes:
             return _respond(verdict, start_response)
         if verdict.response is not None:  # a verified handshake the guard answers itself
             status, response_headers, content = verdict.response
-            start_response(f"{status} {HTTPStatus(status).phrase}", list(response_headers))
+            start_response(_status_line(status), list(response_headers))
             return [content]
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ[VERDICT_KEY] = verdict
-        if verdict.replay_key is None or guard.store is None:
-            return self.app(environ, start_response)
-        return _Settling(self.app, guard, verdict).run(environ, start_response)
+        if verdict.verified and verdict.replay_key is not None and guard.store is not None:
+            return _Settling(guard, plan, verdict).run(self.app, environ, start_response)
+        return self.app(environ, start_response)
 
 
 class _Settling:
-    """Runs the app and commits the replay claim on a status below 500, else releases it."""
+    """Runs the app, notes the status it chose, and settles the replay claim once the
+    response has been handed to the server (iterable exhausted or closed): 2xx commits,
+    anything else, or an exception from the app, releases."""
 
-    __slots__ = ("app", "decided", "guard", "verdict")
+    __slots__ = ("failed", "guard", "plan", "result", "settled", "start_response", "status", "verdict")
 
-    def __init__(self, app: WSGIApp, guard: Guard, verdict: Verdict) -> None:
-        self.app = app
+    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict) -> None:
         self.guard = guard
+        self.plan = plan
         self.verdict = verdict
-        self.decided = False
+        self.status: int | None = None
+        self.failed = False
+        self.settled = False
+        self.result: Iterable[bytes] = ()
 
-    def settle(self, status: int | None) -> None:
-        if not self.decided:
-            self.decided = True
-            self.guard.finish(self.verdict, status)
-
-    def run(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        def tracking(status: str, headers: Any, exc_info: Any = None) -> Any:
-            code = status[:3]
-            self.settle(int(code) if code.isdigit() else None)
-            return start_response(status, headers, exc_info)
-
+    def run(
+        self, app: WSGIApp, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        self.start_response = start_response
         try:
-            result = self.app(environ, tracking)
+            self.result = app(environ, self._start_response)
         except BaseException:
-            self.settle(None)
+            self.failed = True
+            self._settle()
             raise
-        if self.decided:
-            return result
-        return self._deferred(result)  # start_response is called on first iteration
+        return self
 
-    def _deferred(self, result: Iterable[bytes]) -> Iterator[bytes]:
+    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        code = status[:3]
+        self.status = int(code) if code.isdigit() else None
+        return self.start_response(status, headers, exc_info)
+
+    def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from result
+            yield from self.result
         except BaseException:
-            self.settle(None)
+            self.failed = True
+            self._settle()
             raise
-        finally:
-            close = getattr(result, "close", None)
+        self._settle()  # the last chunk is with the server
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
             if close is not None:
                 close()
-            self.settle(None)
+        finally:
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self.settled:
+            self.settled = True
+            self.guard.finish(self.plan, self.verdict, None if self.failed else self.status)
 
 
-def _read_body(environ: Environ, limit: int) -> tuple[bytes, Reason | None]:
-    declared = environ.get("CONTENT_LENGTH")
-    framing = body_framing(
-        [declared] if declared else (),
-        environ.get("HTTP_TRANSFER_ENCODING"),
-        limit=limit,
-        terminated=bool(environ.get("wsgi.input_terminated")),
+def _url(
+    guard: Guard, plan: Plan, environ: Environ, path: str, query: str, headers: Headers
+) -> str:
+    return public_url(
+        configured=plan.target.route.public_url,  # type: ignore[union-attr]
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        host=environ.get("HTTP_HOST") or server_host(environ),
+        root_path=environ.get("SCRIPT_NAME", ""),
+        path=path,
+        query=query,
+        headers=headers,
+        peer=environ.get("REMOTE_ADDR"),
+        trusted=guard.trusted_proxies,
     )
-    if isinstance(framing, Reason):
-        return b"", framing
-    stream = environ.get("wsgi.input")
-    if framing == READ_TO_END:
+
+
+def _read_body(stream: Any, length: int, limit: int) -> tuple[bytes, Reason | None]:
+    if length == READ_TO_END:
         return _read_to_end(stream, limit)
-    if framing == 0:
+    if length == 0:
         return b"", None
-    return _read_exactly(stream, framing)
-
-
-def _read_exactly(stream: Any, length: int) -> tuple[bytes, Reason | None]:
     chunks, remaining = [], length
     try:
         while remaining:
@@ -198,5 +216,9 @@ def _read_to_end(stream: Any, limit: int) -> tuple[bytes, Reason | None]:
 
 def _respond(verdict: Verdict, start_response: StartResponse) -> list[bytes]:
     status, headers, body = render(verdict)
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    start_response(_status_line(status), headers)
     return [body]
+
+
+def _status_line(status: int) -> str:
+    return _STATUS_LINES.get(status) or f"{status} Status {status}"

@@ -53,7 +53,9 @@ def req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
 
 
 def plan_for(engine: Engine, path: str) -> Plan:
-    plan = engine.plan(path)
+    found = engine.match(path)
+    assert found is not None
+    plan = engine.plan(found)
     assert isinstance(plan, Plan)
     return plan
 
@@ -66,11 +68,11 @@ def signed() -> WebhookRequest:
 
 
 def test_plan_not_guarded() -> None:
-    assert Engine([Route("/hooks/github", github(secret=SECRET))]).plan("/other") is None
+    assert Engine([Route("/hooks/github", github(secret=SECRET))]).match("/other") is None
 
 
 def test_plan_disguised_path_is_bad_path() -> None:
-    verdict = Engine([Route("/hooks/github", github(secret=SECRET))]).plan("/hooks//github")
+    verdict = plan_for(Engine([Route("/hooks/github", github(secret=SECRET))]), "/hooks//github").refusal
     assert isinstance(verdict, Verdict)
     assert verdict.reason is Reason.BAD_PATH
     assert verdict.status == 400
@@ -177,13 +179,13 @@ def test_status_override_applies_to_auth_failures_only() -> None:
         if reason is Reason.VERIFIED:
             continue
         expected = 403 if reason.status == 401 else reason.status
-        assert engine.reject(plan, reason).status == expected, reason
+        assert engine.refuse(plan, reason).status == expected, reason
     exploding = Engine([Route("/x", Exploding(secret=SECRET), status=403)])
     assert exploding.verify(plan_for(exploding, "/x"), req({}), KEYS, NOW).status == 500
 
 
 def test_reject_without_plan() -> None:
-    verdict = Engine([]).reject(None, Reason.BAD_PATH)
+    verdict = Engine([]).refuse(Plan(None, {}, 0, None), Reason.BAD_PATH)
     assert verdict.status == 400
     assert verdict.route == ""
     assert not verdict.verified

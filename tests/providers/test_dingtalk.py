@@ -349,7 +349,7 @@ def test_replay_material_is_the_signed_pair() -> None:
 
 def test_replay_key_through_engine_ignores_body() -> None:
     engine = Engine([Route("/hooks/dingtalk", SCHEME)])
-    plan = engine.plan("/hooks/dingtalk")
+    plan = engine.plan(engine.match("/hooks/dingtalk"))
     assert isinstance(plan, Plan)
 
     def verdict(headers: dict[str, str], body: bytes) -> str | None:

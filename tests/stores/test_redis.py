@@ -30,7 +30,7 @@ from tests.stores.test_contract import (
     close_redis_store,
     signed,
 )
-from webhook_guard import Guard, Route, StoreError
+from webhook_guard import Guard, Route, StoreError, WebhookGuardWarning
 from webhook_guard.core.guard import REPLAY_MARGIN
 from webhook_guard.providers import dingtalk, github
 from webhook_guard.stores import Claim
@@ -111,8 +111,11 @@ async def test_guard_with_url_or_client(redis_url: str, adapter: str, given: str
         assert guard.store.sync_client() is client
     app = App("none")
     if adapter == "asgi" and given == "client":
-        # a sync client cannot serve the async path: refused, never passed unchecked
-        response = await deliver(adapter, wrap(guard, adapter, app), b'{"n":1}')
+        # a sync client cannot serve the async path: said at start-up, then refused,
+        # never passed unchecked
+        with pytest.warns(WebhookGuardWarning, match="no asyncio Redis client"):
+            wrapped = wrap(guard, adapter, app)
+        response = await deliver(adapter, wrapped, b'{"n":1}')
         assert response.status == 503
         assert response.json()["error"] == "store_unavailable"
         assert app.calls == 0
@@ -288,7 +291,7 @@ async def test_store_down_raises_store_error(dead_url: str) -> None:
 
 async def test_startup_check_fails_without_redis(dead_url: str) -> None:
     with pytest.raises(StoreError):
-        Guard(routes(), replay_store=dead_url)
+        Guard(routes(), replay_store=dead_url, check_store="strict")
     guard = Guard(routes(), replay_store=dead_url, check_store=False)
     app = App("none")
     response = await deliver("wsgi", wrap(guard, "wsgi", app), b'{"n":"unchecked"}')

@@ -1,43 +1,69 @@
-"""The sans-IO decision engine: which route, how much body, and the verdict.
+"""The sans-IO decision engine: which route, how to read the body, the verdict, the claim.
 
-``Engine.plan(path)`` runs before any body is read; ``Engine.verify(...)`` runs on the
-buffered request with keys and a clock reading supplied by the caller.
+One flow for every adapter (WSGI, ASGI, Django), each step a function of values:
+
+1. ``Engine.match(path)``: the route (``Target``) and its parameters, ``DENY`` for a
+   disguised variant of a guarded path, or None (pass through untouched).
+2. ``Engine.plan(found, ...)``: how to read the body (exact length, to the end, or a
+   refusal decided from the framing headers and the route's limit).
+3. ``Engine.verify(plan, request, keys, now)``: the verdict before replay protection;
+   a verified verdict carries the replay key to claim.
+4. ``Engine.settle(plan, verdict, claim)``: the final verdict from the store's answer
+   (``Claim`` or None when the store failed).
+5. ``Engine.commits(status)``: whether the app's answer commits the claim (2xx) or
+   releases it, so the provider's retry is processed.
+
+Everything that does not depend on the request is computed once per route, in ``Target``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.routes import DENY, Route, RouteTable
-from webhook_guard.core.scheme import Check
-from webhook_guard.core.verdict import Reason, Verdict
+from webhook_guard.core.scheme import Check, json_event_id
+from webhook_guard.core.verdict import Reason, Verdict, make_verdict
 
 __all__ = (
+    "CLAIM_DONE",
+    "CLAIM_IN_FLIGHT",
+    "CLAIM_NEW",
     "DEFAULT_MAX_BODY",
     "DEFAULT_REPLAY_TTL",
+    "KEY_VERSION",
     "READ_TO_END",
     "REPLAY_MARGIN",
     "Engine",
     "Plan",
+    "Target",
     "body_framing",
 )
 
 #: Default body limit per route: 1 MiB.
 DEFAULT_MAX_BODY = 1024 * 1024
-#: Default replay memory for schemes without a timestamp (GitHub, SeaTable): 24 hours.
+#: Default replay memory for providers with neither a timestamp nor a documented retry
+#: horizon (SeaTable, Gitea, ...): 24 hours.
 DEFAULT_REPLAY_TTL = 24 * 3600.0
 #: Added to a timestamped scheme's window so a key outlives every acceptable request.
 REPLAY_MARGIN = 60.0
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
+#: The replay-key namespace version. Bumped when key derivation changes: keys of events
+#: in flight during a rolling deploy then differ between old and new workers.
+KEY_VERSION = b"wg2"
 #: ``body_framing``: no declared length; read until the server signals the end.
 READ_TO_END = -1
+#: The store's answers, as plain strings (``stores.Claim`` is a ``str`` enum of them).
+CLAIM_NEW = "new"
+CLAIM_IN_FLIGHT = "in_flight"
+CLAIM_DONE = "done"
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 _MAX_LENGTH_DIGITS = 18
+_INTERNAL = Check(Reason.INTERNAL_ERROR)
 
 
 def body_framing(
@@ -76,19 +102,136 @@ def body_framing(
     return 0 if transfer_encoding is None else Reason.LENGTH_REQUIRED
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A matched route, its parameters and its body limit."""
+class Target:
+    """A route compiled for the request path: everything that does not depend on the
+    request, decided once at start-up.
 
-    route: Route
+    :param route: the configured route.
+    :param max_body: the body limit that applies.
+    :param ttl: seconds a processed event's replay key is kept: the provider's retry
+        horizon, and at least the timestamp window plus a margin.
+    :param keys: returns the route's current keys (the guard's key source; None for an
+        unsigned route). The engine never calls it: the caller passes the keys in.
+    """
+
+    __slots__ = (
+        "body_signed",
+        "event_id",
+        "keys",
+        "max_body",
+        "namespace",
+        "pattern",
+        "provider",
+        "refusals",
+        "replay",
+        "report_only",
+        "route",
+        "scheme",
+        "ttl",
+        "unsigned",
+    )
+
+    def __init__(
+        self,
+        route: Route,
+        *,
+        max_body: int,
+        ttl: float,
+        keys: Callable[[], KeySet] | None = None,
+    ) -> None:
+        self.route = route
+        self.pattern = route.pattern
+        self.scheme = route.provider
+        self.provider = route.provider_name
+        self.unsigned = route.unsigned or route.provider is None
+        self.max_body = max_body
+        self.ttl = ttl
+        self.keys = keys
+        self.replay = route.replay
+        self.report_only = route.report_only
+        scheme = self.scheme
+        self.body_signed = bool(scheme is not None and scheme.body_signed)
+        self.event_id = scheme.event_id if scheme is not None and scheme.body_signed else None
+        self.namespace = KEY_VERSION + b"\x00" + route.pattern.encode("utf-8") + b"\x00"
+        self.refusals: dict[Reason, Verdict] = {reason: self._refusal(reason) for reason in Reason}
+
+    def _refusal(self, reason: Reason) -> Verdict:
+        scheme = self.scheme
+        status = reason.status
+        if self.route.status is not None and reason.is_auth_failure:
+            status = self.route.status
+        return Verdict(
+            verified=False,
+            reason=reason,
+            status=status,
+            provider=self.provider,
+            route=self.pattern,
+            body_signed=self.body_signed,
+            empty_refusal=bool(
+                scheme is not None and not scheme.refusal_body and reason.is_auth_failure
+            ),
+        )
+
+    def refuse(
+        self, reason: Reason, params: Mapping[str, str] = _EMPTY, body: bytes = b""
+    ) -> Verdict:
+        """The refusal for ``reason`` on this route (with the request's params and body)."""
+        verdict = self.refusals[reason]
+        if params or body:
+            verdict = make_verdict((*verdict[:5], params, *verdict[6:14], body, None))
+        return verdict
+
+    def __repr__(self) -> str:
+        return f"<Target {self.pattern!r} {self.provider}>"
+
+
+class Plan(NamedTuple):
+    """A guarded request before its body is read.
+
+    :param target: the matched route (None for a disguised path).
+    :param params: values of the route's ``{param}`` segments.
+    :param length: bytes to read, or ``READ_TO_END``.
+    :param refusal: the answer when the request is refused before reading (bad path,
+        framing, size), else None.
+    """
+
+    target: Target | None
     params: Mapping[str, str]
-    max_body: int
+    length: int
+    refusal: Verdict | None
+
+    @property
+    def max_body(self) -> int:
+        return self.target.max_body if self.target is not None else 0
+
+
+#: The refusal of a disguised variant of a guarded path (no route is named).
+BAD_PATH = Verdict(verified=False, reason=Reason.BAD_PATH, status=Reason.BAD_PATH.status)
+_BAD_PATH_PLAN = Plan(None, _EMPTY, 0, BAD_PATH)
 
 
 class Engine:
-    """Route matching and verification over values only."""
+    """Route matching, framing, verification and settling, over values only.
 
-    __slots__ = ("default_max_body", "default_replay_ttl", "table")
+    :param routes: the routes, already validated.
+    :param max_body: the default body limit.
+    :param replay_ttl: the default replay memory for schemes with neither a window nor
+        a retry horizon.
+    :param key_sources: each route's key source (by pattern), stored on its ``Target``.
+    :param duplicate_status: the status acknowledging a copy of a processed event.
+    :param commit_client_errors: count a 4xx answer from the app as processed (off: only
+        2xx commits, so the provider's retry reaches the app).
+    """
+
+    __slots__ = (
+        "commit_client_errors",
+        "default_max_body",
+        "default_replay_ttl",
+        "duplicate_status",
+        "match",
+        "table",
+        "targets",
+    )
 
     def __init__(
         self,
@@ -96,88 +239,150 @@ class Engine:
         *,
         max_body: int = DEFAULT_MAX_BODY,
         replay_ttl: float = DEFAULT_REPLAY_TTL,
+        key_sources: Mapping[str, Callable[[], KeySet] | None] | None = None,
+        duplicate_status: int = 200,
+        commit_client_errors: bool = False,
     ) -> None:
-        self.table = RouteTable(routes)
         self.default_max_body = max_body
         self.default_replay_ttl = replay_ttl
-
-    def plan(self, path: str) -> Plan | Verdict | None:
-        """None: not guarded (pass through). A ``Verdict``: refuse at once (bad path)."""
-        found = self.table.match(path)
-        if found is None:
-            return None
-        if found is DENY:
-            return Verdict(verified=False, reason=Reason.BAD_PATH, status=400)
-        route, params = found  # type: ignore[misc]
-        limit = route.max_body if route.max_body is not None else self.default_max_body
-        return Plan(route, params, limit)
-
-    def reject(self, plan: Plan | None, reason: Reason, *, body: bytes = b"") -> Verdict:
-        """A rejecting verdict for ``reason`` on ``plan``'s route."""
-        route = plan.route if plan is not None else None
-        status = reason.status
-        if route is not None and route.status is not None and reason.is_auth_failure:
-            status = route.status
-        scheme = route.provider if route is not None else None
-        return Verdict(
-            verified=False,
-            reason=reason,
-            status=status,
-            provider=route.provider_name if route is not None else "",
-            route=route.pattern if route is not None else "",
-            params=plan.params if plan is not None else _EMPTY,
-            body_signed=bool(scheme and scheme.body_signed),
-            body=body,
-            empty_refusal=bool(scheme and not scheme.refusal_body and reason.is_auth_failure),
+        self.duplicate_status = duplicate_status
+        self.commit_client_errors = commit_client_errors
+        sources = key_sources or {}
+        self.targets = tuple(
+            Target(
+                route,
+                max_body=route.max_body if route.max_body is not None else max_body,
+                ttl=self.replay_ttl(route),
+                keys=sources.get(route.pattern),
+            )
+            for route in routes
         )
+        self.table: RouteTable[Target] = RouteTable(self.targets)
+        #: ``match(path)``: ``(target, params)``, ``DENY`` or None. Kept as a bound method
+        #: so an adapter's unmatched path costs one call.
+        self.match = self.table.match
+
+    # -- 1, 2: route and framing ------------------------------------------------------------
+
+    def plan(
+        self,
+        found: tuple[Target, Mapping[str, str]] | object,
+        *,
+        content_length: Sequence[str] = (),
+        transfer_encoding: str | None = None,
+        terminated: bool = False,
+    ) -> Plan:
+        """How to read a request ``match`` found (not None): the framing policy of
+        ``body_framing`` under the route's limit."""
+        if found is DENY:
+            return _BAD_PATH_PLAN
+        target, params = found  # type: ignore[misc]
+        framing = body_framing(
+            content_length, transfer_encoding, limit=target.max_body, terminated=terminated
+        )
+        if isinstance(framing, Reason):
+            return Plan(target, params, 0, target.refuse(framing, params))
+        return Plan(target, params, framing, None)
+
+    def refuse(self, plan: Plan, reason: Reason) -> Verdict:
+        """A refusal decided while reading the body (size, timeout, incomplete)."""
+        target = plan.target
+        if target is None:
+            return BAD_PATH
+        return target.refuse(reason, plan.params)
+
+    # -- 3: verification ----------------------------------------------------------------
 
     def verify(self, plan: Plan, request: WebhookRequest, keys: KeySet, now: float) -> Verdict:
-        """Verify ``request`` on ``plan``'s route. Never raises on request data."""
-        route = plan.route
-        scheme = route.provider
-        if route.unsigned or scheme is None:
-            return Verdict(
-                verified=False,
-                reason=Reason.UNSIGNED,
-                status=200,
-                provider=route.provider_name,
-                route=route.pattern,
-                params=plan.params,
-                body=request.body,
-            )
-        keys = keys.active(now)
+        """Verify ``request`` on ``plan``'s route. Never raises on request data.
+
+        A verified verdict carries the replay key: the event's identity (its signed id,
+        else the identity of the signed message), namespaced by route and key version.
+        Report-only routes turn an authentication failure into a passing, unverified
+        verdict with ``report_only=True``.
+        """
+        target: Target = plan.target  # type: ignore[assignment]
+        params = plan.params
+        body = request.body
+        if target.unsigned:
+            return make_verdict(
+                (False, Reason.UNSIGNED, 200, target.provider, target.pattern, params, None,
+                 False, None, None, None, _EMPTY, False, False, body, None)
+            )  # fmt: skip
+        if keys._windowed:
+            keys = keys.active(now)
         if not keys:
-            return self.reject(plan, Reason.NO_ACTIVE_KEY, body=request.body)
+            return self._failed(target, Reason.NO_ACTIVE_KEY, params, body)
         try:
-            check = scheme.check(request, keys, now)
+            check = target.scheme.check(request, keys, now)  # type: ignore[union-attr]
         except Exception:  # a scheme bug must fail closed, never pass the request
-            check = Check(Reason.INTERNAL_ERROR)
-        if check.reason is not Reason.VERIFIED:
-            return self.reject(plan, check.reason, body=request.body)
+            check = _INTERNAL
+        if check[0] is not Reason.VERIFIED:
+            return self._failed(target, check[0], params, body)
+        _, key_id, material, timestamp, message_id, details, response = check
+        if message_id is None and target.event_id is not None and response is None:
+            message_id = json_event_id(body, target.event_id)
+            if message_id is not None:
+                material = b"id:" + message_id.encode("ascii")
         replay_key = None
-        if route.replay and check.replay_material is not None and check.response is None:
-            digest = hashlib.sha256(route.pattern.encode() + b"\x00" + check.replay_material)
-            replay_key = digest.hexdigest()[:40]
-        return Verdict(
-            verified=True,
-            reason=Reason.VERIFIED,
-            status=200,
-            provider=scheme.name,
-            route=route.pattern,
-            params=plan.params,
-            key_id=check.key_id,
-            body_signed=scheme.body_signed,
-            message_id=check.message_id,
-            timestamp=check.timestamp,
-            replay_key=replay_key,
-            details=check.details,
-            body=request.body,
-            response=check.response,
-        )
+        if material is not None and target.replay and response is None:
+            replay_key = hashlib.sha256(target.namespace + material).hexdigest()[:40]
+        return make_verdict(
+            (True, Reason.VERIFIED, 200, target.provider, target.pattern, params, key_id,
+             target.body_signed, message_id, timestamp, replay_key, details, False, False,
+             body, response)
+        )  # fmt: skip
+
+    @staticmethod
+    def _failed(target: Target, reason: Reason, params: Mapping[str, str], body: bytes) -> Verdict:
+        verdict = target.refuse(reason, params, body)
+        if target.report_only:
+            return verdict.replace(report_only=True)
+        return verdict
+
+    # -- 4, 5: the replay claim ---------------------------------------------------------
+
+    def settle(self, plan: Plan, verdict: Verdict, claim: str | None) -> Verdict:
+        """The final verdict once the store answered ``claim`` for ``verdict.replay_key``
+        (None: the store failed, so freshness cannot be proved: 503)."""
+        if claim == CLAIM_NEW:
+            return verdict
+        target: Target = plan.target  # type: ignore[assignment]
+        if claim == CLAIM_DONE:  # the provider's retry of a processed event: acknowledge it
+            settled = make_verdict((False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:]))
+        elif claim == CLAIM_IN_FLIGHT:
+            settled = target.refuse(Reason.REPLAYED, plan.params, verdict.body)
+        else:
+            settled = target.refuse(Reason.STORE_UNAVAILABLE, plan.params, verdict.body)
+        if target.report_only:
+            return settled.replace(report_only=True)
+        return settled
+
+    def commits(self, status: int | None) -> bool:
+        """Whether the app's answer ``status`` (None: it raised, or the client left before
+        it answered) commits the claim; otherwise it is released for the provider's retry."""
+        if status is None:
+            return False
+        return 200 <= status < 300 or (self.commit_client_errors and 400 <= status < 500)
+
+    # -- per-route values ---------------------------------------------------------------
 
     def replay_ttl(self, route: Route) -> float:
-        """Seconds a replay key for ``route`` must be kept (the whole window plus a margin)."""
-        scheme_ttl = route.provider.replay_ttl() if route.provider is not None else None
-        if scheme_ttl is not None:
-            return scheme_ttl + REPLAY_MARGIN
-        return route.replay_ttl if route.replay_ttl is not None else self.default_replay_ttl
+        """Seconds a processed event's replay key is kept on ``route``.
+
+        - The route's ``replay_ttl`` when set, else the provider's retry horizon (so its
+          retries are recognised as duplicates).
+        - Never less than a timestamped scheme's window plus ``REPLAY_MARGIN`` (a key
+          must outlive every request that can still be accepted).
+        - Without a window, never less than the guard's ``replay_ttl``: the key is then
+          the only thing that stops a captured request from being replayed.
+        """
+        scheme = route.provider
+        window = scheme.replay_ttl() if scheme is not None else None
+        floor = window + REPLAY_MARGIN if window is not None else 0.0
+        if route.replay_ttl is not None:
+            return max(route.replay_ttl, floor)
+        horizon = scheme.retry_horizon if scheme is not None else None
+        if window is None:
+            floor = self.default_replay_ttl
+        return max(horizon or 0.0, floor)

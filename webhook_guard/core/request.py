@@ -7,11 +7,13 @@ decoded the same way), so any byte sequence is representable and nothing here ra
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 __all__ = ("Headers", "WebhookRequest")
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class Headers(Mapping[str, str]):
@@ -47,7 +49,7 @@ class Headers(Mapping[str, str]):
         """Build from a WSGI environ: ``HTTP_*`` keys plus ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
         self = cls.__new__(cls)
         self._raw, self._items, self._map = None, None, None
-        self._environ = dict(environ)
+        self._environ = dict(environ)  # a snapshot: later changes to the environ do not show
         return self
 
     def _pairs(self) -> tuple[tuple[str, str], ...]:
@@ -117,16 +119,16 @@ class Headers(Mapping[str, str]):
         return f"Headers({len(self._pairs())} fields)"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookRequest:
-    """A buffered request: what a provider scheme verifies.
+class WebhookRequest(NamedTuple):
+    """A buffered request: what a provider scheme verifies (an immutable record).
 
     :param method: the HTTP method, upper case.
     :param path: the app-relative, decoded path the router sees.
-    :param query: the raw query string (undecoded).
     :param headers: the request headers.
     :param body: the exact body bytes; never decoded by the guard.
+    :param query: the raw query string (undecoded).
     :param url: the public URL, when a scheme needs it (URL-signed providers).
+    :param params: values of the route's ``{param}`` segments.
     """
 
     method: str
@@ -135,7 +137,7 @@ class WebhookRequest:
     body: bytes = b""
     query: str = ""
     url: str = ""
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    params: Mapping[str, str] = _EMPTY
 
     def query_values(self, name: str) -> list[str]:
         """Every value of query parameter ``name`` (decoded), in order."""

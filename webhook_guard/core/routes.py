@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Generic, Protocol, TypeVar
 from urllib.parse import unquote
 
 from webhook_guard.core.scheme import Scheme
@@ -159,15 +159,24 @@ def loosen(path: str) -> str:
     return "/" + "/".join(segments).lower()
 
 
-class RouteTable:
-    """Compiled routes. ``match(path)`` returns ``(route, params)``, ``DENY`` or None."""
+class _Patterned(Protocol):
+    @property
+    def pattern(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Patterned)
+
+
+class RouteTable(Generic[T]):
+    """Compiled routes (``Route``, or anything with a ``pattern``). ``match(path)`` returns
+    ``(route, params)``, ``DENY`` or None."""
 
     __slots__ = ("_dynamic", "_loose", "_prefixes", "_static", "routes")
 
-    def __init__(self, routes: Iterable[Route]) -> None:
+    def __init__(self, routes: Iterable[T]) -> None:
         self.routes = tuple(routes)
-        self._static: dict[str, Route] = {}
-        self._dynamic: list[tuple[re.Pattern[str], Route]] = []
+        self._static: dict[str, tuple[T, Mapping[str, str]]] = {}
+        self._dynamic: list[tuple[re.Pattern[str], T]] = []
         self._loose: list[re.Pattern[str]] = []
         prefixes: set[str] = set()
         for route in self.routes:
@@ -175,18 +184,18 @@ class RouteTable:
             if "{" in pattern or pattern.endswith("/*"):
                 self._dynamic.append((_compile(pattern, loose=False), route))
             else:
-                self._static.setdefault(pattern, route)
+                self._static.setdefault(pattern, (route, _EMPTY))
             self._loose.append(_compile(pattern, loose=True))
             first = pattern.split("/", 2)[1]
             prefixes.add("/" if "{" in first or first == "*" else "/" + first.lower())
         self._prefixes = tuple(sorted(prefixes))
 
-    def match(self, path: str) -> tuple[Route, Mapping[str, str]] | _Deny | None:
+    def match(self, path: str) -> tuple[T, Mapping[str, str]] | _Deny | None:
         """Find the route for an app-relative, decoded path."""
         key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
-        route = self._static.get(key)
-        if route is not None:
-            return DENY if _is_odd(path) else (route, _EMPTY)
+        found = self._static.get(key)
+        if found is not None:
+            return DENY if _is_odd(path) else found
         odd = _is_odd(path)
         if not odd and not path.lower().startswith(self._prefixes):
             # Under no route's first segment and clean: no route and no disguise can match.

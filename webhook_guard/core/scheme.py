@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import Headers, WebhookRequest
@@ -21,6 +22,8 @@ __all__ = (
     "SecretRef",
     "WindowedScheme",
     "check_window",
+    "delivery",
+    "json_event_id",
     "parse_timestamp",
     "single_header",
     "validate_window",
@@ -43,13 +46,22 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 Response = tuple[int, tuple[tuple[str, str], ...], bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """A scheme's answer for one request.
+class Check(NamedTuple):
+    """A scheme's answer for one request (an immutable record).
 
     :param reason: ``Reason.VERIFIED`` or why not.
     :param key_id: the key that verified the request.
-    :param replay_material: signed bytes identifying this delivery (None: no replay key).
+    :param replay_material: signed bytes identifying this event (None: no replay key).
+        The provider's signed event id where the scheme has one (a signed header);
+        otherwise the identity of the signed message, never which of several
+        signatures or keys matched: for HMAC schemes the MAC of the signed bytes under
+        the route's *first* active key, computed whichever key matched.
+    :param timestamp: the signed timestamp, in the provider's unit.
+    :param message_id: the provider's signed event id, when a signed header carries it.
+    :param details: provider-specific extras for the verdict.
+    :param response: a handshake answer ``(status, headers, body)`` sent by the guard
+        itself after verification (Slack url_verification, Zoom url_validation, ...); the
+        app is not called.
     """
 
     reason: Reason
@@ -57,9 +69,7 @@ class Check:
     replay_material: bytes | None = None
     timestamp: int | None = None
     message_id: str | None = None
-    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    #: A handshake answer ``(status, headers, body)`` sent by the guard itself after
-    #: verification (Slack url_verification, Zoom url_validation, ...); the app is not called.
+    details: Mapping[str, Any] = _EMPTY
     response: Response | None = None
 
 
@@ -82,6 +92,15 @@ class Scheme(abc.ABC):
     #: the refusal itself (Xero's "intent to receive" wants a 401 with an empty body) set
     #: this to False; the status and the logged reason are unchanged.
     refusal_body: bool = True
+    #: Where the provider's event id sits in the signed JSON body (a key path such as
+    #: ``("id",)`` for Stripe or ``("event", "id")`` for PagerDuty). After verification
+    #: it becomes the verdict's ``message_id`` and the replay key, so the provider's
+    #: retries (same event, new timestamp and signature) are duplicates. A body without
+    #: it falls back to the identity of the signed message.
+    event_id: tuple[str, ...] | None = None
+    #: Seconds the provider keeps retrying a failed delivery (its documentation); a
+    #: processed event's replay key is kept at least this long. None: the guard's default.
+    retry_horizon: float | None = None
 
     def __init__(self, *, secret: SecretSpec) -> None:
         self.secret = secret
@@ -213,3 +232,56 @@ class WindowedScheme(Scheme):
         if late is not None:
             return Check(late)
         return raw, seconds
+
+
+#: Longest event id taken from a body; longer values are not an identity.
+MAX_EVENT_ID = 256
+# Stripe-style bodies open with the event id: ``{"id": "evt_..."`` (the first key of the
+# top-level object), read without parsing the rest.
+_LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*"([\x21\x23-\x5b\x5d-\x7e]{1,256})"[\s,}]')
+
+
+def json_event_id(body: bytes, path: tuple[str, ...]) -> str | None:
+    """The event id at key ``path`` of a JSON object body, or None (never raises).
+
+    Only printable ASCII strings (or integers) of at most ``MAX_EVENT_ID`` characters
+    count. Call it on *verified* bodies only: the id is trusted because the body is signed.
+    """
+    if path == ("id",):
+        m = _LEADING_ID.match(body)
+        if m is not None:
+            return m.group(1).decode("ascii")
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    if isinstance(data, int) and not isinstance(data, bool):
+        data = str(data)
+    if (
+        isinstance(data, str)
+        and 0 < len(data) <= MAX_EVENT_ID
+        and data.isascii()
+        and data.isprintable()
+    ):
+        return data
+    return None
+
+
+S = TypeVar("S", bound=Scheme)
+
+
+def delivery(
+    scheme: S, *, event_id: tuple[str, ...] | None = None, retry_horizon: float | None = None
+) -> S:
+    """``scheme`` with its provider's delivery facts: where the signed event id sits in
+    the body, and how long the provider retries (see ``Scheme.event_id`` and
+    ``Scheme.retry_horizon``)."""
+    if event_id is not None:
+        scheme.event_id = event_id
+    if retry_horizon is not None:
+        scheme.retry_horizon = retry_horizon
+    return scheme

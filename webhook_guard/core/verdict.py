@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from functools import partial
+from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 __all__ = ("VERDICT_KEY", "Reason", "Verdict")
 
@@ -86,9 +88,28 @@ _STATUS: dict[Reason, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    """What the guard decided about one request.
+_FIELDS = (
+    "verified",
+    "reason",
+    "status",
+    "provider",
+    "route",
+    "params",
+    "key_id",
+    "body_signed",
+    "message_id",
+    "timestamp",
+    "replay_key",
+    "details",
+    "report_only",
+    "empty_refusal",
+    "body",
+    "response",
+)
+
+
+class Verdict(tuple):  # type: ignore[type-arg]
+    """What the guard decided about one request (an immutable record).
 
     ``verified`` is True only after a completed, successful verification (and, when
     replay protection is on, a successful claim of the replay key).
@@ -102,48 +123,135 @@ class Verdict:
     :param key_id: the id of the key that verified the request (never the key itself).
     :param body_signed: whether the provider's signature covers the body. DingTalk's
         robot callback signs only the timestamp, so anything in its body is unauthenticated.
-    :param message_id: the provider's message id when it is signed.
+    :param message_id: the provider's event id when it is signed (a signed header such as
+        ``webhook-id``, or a field of the signed body such as Stripe's ``id`` or Slack's
+        ``event_id``); never the value of an unsigned header. Use it for your own
+        idempotency. ``delivery_id`` is the same value.
     :param timestamp: the signed timestamp, in the provider's unit, when there is one.
-    :param replay_key: a hash of the signed material used for replay protection.
-    :param details: provider-specific extras (e.g. a decrypted payload).
+    :param replay_key: the key claimed in the replay store: a hash of the event's
+        identity, namespaced by route.
+    :param details: provider-specific extras (e.g. a decrypted payload). Not in ``repr``:
+        it may hold a decrypted payload or a handshake secret.
     :param report_only: the route is in report-only mode and passed this unverified
         request through; ``reason`` says why it would have been refused.
+    :param empty_refusal: the refusal is sent with an empty body (Xero requires it).
+    :param body: the bytes the guard read (and the app receives). Not in ``repr``.
+    :param response: a handshake answer the guard sends itself (the app is not called).
     """
 
-    verified: bool
-    reason: Reason
-    status: int = 200
-    provider: str = ""
-    route: str = ""
-    params: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
-    key_id: str | None = None
-    body_signed: bool = False
-    message_id: str | None = None
-    timestamp: int | None = None
-    replay_key: str | None = None
-    #: Not in ``repr``: it may hold a decrypted payload or a handshake secret.
-    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)
-    report_only: bool = False
-    #: The refusal is sent with an empty body (the provider requires it, e.g. Xero).
-    empty_refusal: bool = False
-    body: bytes = field(default=b"", repr=False)
-    #: A handshake answer the guard sends itself (the app is not called).
-    response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = field(
-        default=None, repr=False
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        *,
+        verified: bool,
+        reason: Reason,
+        status: int = 200,
+        provider: str = "",
+        route: str = "",
+        params: Mapping[str, str] = _EMPTY,
+        key_id: str | None = None,
+        body_signed: bool = False,
+        message_id: str | None = None,
+        timestamp: int | None = None,
+        replay_key: str | None = None,
+        details: Mapping[str, Any] = _EMPTY,
+        report_only: bool = False,
+        empty_refusal: bool = False,
+        body: bytes = b"",
+        response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = None,
+    ) -> Verdict:
+        return tuple.__new__(
+            cls,
+            (
+                verified,
+                reason,
+                status,
+                provider,
+                route,
+                params,
+                key_id,
+                body_signed,
+                message_id,
+                timestamp,
+                replay_key,
+                details,
+                report_only,
+                empty_refusal,
+                body,
+                response,
+            ),
+        )
+
+    # Fields are read by index: a tuple is built in one call, a frozen dataclass
+    # assigns each of its 16 fields through object.__setattr__ (about 2 µs a verdict).
+    verified: bool = property(itemgetter(0))  # type: ignore[assignment]
+    reason: Reason = property(itemgetter(1))  # type: ignore[assignment]
+    status: int = property(itemgetter(2))  # type: ignore[assignment]
+    provider: str = property(itemgetter(3))  # type: ignore[assignment]
+    route: str = property(itemgetter(4))  # type: ignore[assignment]
+    params: Mapping[str, str] = property(itemgetter(5))  # type: ignore[assignment]
+    key_id: str | None = property(itemgetter(6))  # type: ignore[assignment]
+    body_signed: bool = property(itemgetter(7))  # type: ignore[assignment]
+    message_id: str | None = property(itemgetter(8))  # type: ignore[assignment]
+    timestamp: int | None = property(itemgetter(9))  # type: ignore[assignment]
+    replay_key: str | None = property(itemgetter(10))  # type: ignore[assignment]
+    details: Mapping[str, Any] = property(itemgetter(11))  # type: ignore[assignment]
+    report_only: bool = property(itemgetter(12))  # type: ignore[assignment]
+    empty_refusal: bool = property(itemgetter(13))  # type: ignore[assignment]
+    body: bytes = property(itemgetter(14))  # type: ignore[assignment]
+    response: tuple[int, tuple[tuple[str, str], ...], bytes] | None = property(  # type: ignore[assignment]
+        itemgetter(15)
     )
+
+    @property
+    def delivery_id(self) -> str | None:
+        """The provider's signed event id (the same as ``message_id``)."""
+        return self[8]  # type: ignore[no-any-return]
 
     @property
     def passes(self) -> bool:
         """Whether the request goes on to the app (verified, unsigned route, or report-only)."""
-        return self.verified or self.report_only or self.reason is Reason.UNSIGNED
+        return bool(self[0] or self[12] or self[1] is Reason.UNSIGNED)
 
     @property
     def body_sha256(self) -> str:
         """Hex SHA-256 of the body the guard read (and the app receives)."""
-        return hashlib.sha256(self.body).hexdigest()
+        return hashlib.sha256(self[14]).hexdigest()
+
+    def replace(self, **changes: Any) -> Verdict:
+        """A copy with ``changes`` applied (as ``dataclasses.replace``)."""
+        values = dict(zip(_FIELDS, self, strict=True))
+        values.update(changes)
+        return Verdict(**values)
 
     def __bool__(self) -> bool:
-        return self.verified
+        return self[0]  # type: ignore[no-any-return]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (tuple(self),))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(_FIELDS, self, strict=True)
+            if name not in ("details", "body", "response")
+        )
+        return f"Verdict({shown})"
+
+
+def _rebuild(values: tuple[Any, ...]) -> Verdict:
+    return tuple.__new__(Verdict, values)
+
+
+#: Build a verdict from its 16 fields in order, without keyword parsing (the hot path).
+make_verdict = cast("Callable[[tuple[Any, ...]], Verdict]", partial(tuple.__new__, Verdict))
 
 
 #: The verdict seen wherever the guard did not run: explicitly not verified.

@@ -229,13 +229,16 @@ class HMACScheme(Scheme):
                 message = self.template.render(fields, extra)
             except UnicodeEncodeError:
                 return Check(Reason.BAD_REQUEST)
+        identity = None  # the MAC under the first key, whichever key matches
         for key in keys:
             expected = self._mac(key, message)
+            if identity is None:
+                identity = expected
             if compare(expected, signature):
                 return Check(
                     Reason.VERIFIED,
                     key_id=key.key_id,
-                    replay_material=expected,
+                    replay_material=identity,
                     timestamp=timestamp,
                     message_id=message_id,
                 )

@@ -42,6 +42,7 @@ from webhook_guard.core.scheme import (
     Scheme,
     SecretSpec,
     check_window,
+    delivery,
     parse_timestamp,
     single_header,
     validate_window,
@@ -506,9 +507,13 @@ def telnyx(
     :param window: seconds the timestamp may be old (default 300, the SDK's tolerance).
     :param future_window: seconds it may be ahead (default: ``window``).
 
-    ``sign()`` takes the Base64 32-byte private seed as ``secret``.
+    ``sign()`` takes the Base64 32-byte private seed as ``secret``. The body's ``data.id``
+    is the event (its retries keep it).
     """
-    return Telnyx(secret=secret, public_key=public_key, window=window, future_window=future_window)
+    return delivery(
+        Telnyx(secret=secret, public_key=public_key, window=window, future_window=future_window),
+        event_id=("data", "id"),
+    )
 
 
 def sendgrid(

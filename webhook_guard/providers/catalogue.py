@@ -72,6 +72,8 @@ __all__ = (
 
 #: Characters a handshake challenge may have before it is echoed (no markup, no CR/LF).
 _CHALLENGE = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")
+HOUR = 3600.0
+DAY = 24 * HOUR
 _TEXT: tuple[tuple[str, str], ...] = (
     ("Content-Type", "text/plain; charset=utf-8"),
     ("X-Content-Type-Options", "nosniff"),
@@ -91,6 +93,8 @@ class BodyHMACScheme(HMACScheme):
             prefix=spec.prefix,
             name=name,
         )
+        self.event_id = spec.event_id
+        self.retry_horizon = spec.retry_horizon
 
 
 def _one_query(request: WebhookRequest, name: str) -> tuple[str | None, bool]:
@@ -321,9 +325,15 @@ class BodyHMAC(NamedTuple):
     encoding: Encoding = "hex"
     prefix: str = ""
     scheme: type[BodyHMACScheme] = BodyHMACScheme
+    #: The signed event id's key path in the JSON body (see ``Scheme.event_id``): needed
+    #: where retries change the body (an attempt counter), so the body's MAC differs.
+    event_id: tuple[str, ...] | None = None
+    #: Seconds the provider retries (``Scheme.retry_horizon``), from its documentation.
+    retry_horizon: float | None = None
 
 
-_META = BodyHMAC("X-Hub-Signature-256", prefix="sha256=", scheme=Meta)
+#: Meta retries for up to 36 hours; WhatsApp Cloud API notifications for up to 7 days.
+_META = BodyHMAC("X-Hub-Signature-256", prefix="sha256=", scheme=Meta, retry_horizon=36 * HOUR)
 
 #: Registry name -> scheme (``shared/providers.md`` has the sources).
 BODY_HMAC: dict[str, BodyHMAC] = {
@@ -333,27 +343,39 @@ BODY_HMAC: dict[str, BodyHMAC] = {
     "gitea": BodyHMAC("X-Gitea-Signature"),
     "gogs": BodyHMAC("X-Gogs-Signature"),
     "forgejo": BodyHMAC("X-Forgejo-Signature"),
-    "intercom": BodyHMAC("X-Hub-Signature", algorithm="sha1", prefix="sha1="),
+    # The notification body counts delivery_attempts: the id ties the attempts together.
+    "intercom": BodyHMAC("X-Hub-Signature", algorithm="sha1", prefix="sha1=", event_id=("id",)),
     "typeform": BodyHMAC("Typeform-Signature", encoding="base64", prefix="sha256="),
     "razorpay": BodyHMAC("X-Razorpay-Signature"),
-    "paystack": BodyHMAC("x-paystack-signature", algorithm="sha512"),
+    "paystack": BodyHMAC("x-paystack-signature", algorithm="sha512", retry_horizon=72 * HOUR),
     "line": BodyHMAC("x-line-signature", encoding="base64"),
     "dropbox": BodyHMAC("X-Dropbox-Signature", scheme=Dropbox),
     "asana": BodyHMAC("X-Hook-Signature", scheme=Asana),
     "xero": BodyHMAC("x-xero-signature", encoding="base64", scheme=Xero),
     "quickbooks": BodyHMAC("intuit-signature", encoding="base64"),
     "meta": _META,
-    "whatsapp": _META,
+    "whatsapp": _META._replace(retry_horizon=7 * DAY),
     "instagram": _META,
     "vercel": BodyHMAC("x-vercel-signature", algorithm="sha1"),
     "sentry": BodyHMAC("Sentry-Hook-Signature"),
     "woocommerce": BodyHMAC("X-WC-Webhook-Signature", encoding="base64"),
     "lemon_squeezy": BodyHMAC("X-Signature"),
-    "notion": BodyHMAC("X-Notion-Signature", prefix="sha256=", scheme=Notion),
+    # attempt_number changes per attempt (up to 8 over about a day); the event id does not.
+    "notion": BodyHMAC(
+        "X-Notion-Signature",
+        prefix="sha256=",
+        scheme=Notion,
+        event_id=("id",),
+        retry_horizon=26 * HOUR,
+    ),
     "airtable": BodyHMAC("X-Airtable-Content-MAC", prefix="hmac-sha256=", scheme=Airtable),
     "segment": BodyHMAC("X-Signature", algorithm="sha1"),
-    "coinbase_commerce": BodyHMAC("X-CC-Webhook-Signature"),
-    "circleci": BodyHMAC("circleci-signature", prefix="v1="),
+    # attempt_number changes per attempt; retried with back-off for up to three days.
+    "coinbase_commerce": BodyHMAC(
+        "X-CC-Webhook-Signature", event_id=("event", "id"), retry_horizon=72 * HOUR
+    ),
+    # CircleCI documents the body id as the de-duplication key.
+    "circleci": BodyHMAC("circleci-signature", prefix="v1=", event_id=("id",)),
     "bolt": BodyHMAC("X-Bolt-Hmac-Sha256", encoding="base64"),
 }
 

@@ -382,10 +382,15 @@ class _Tencent(_OptionalWindow):
     def _match(
         keys: KeySet, signature: str, timestamp: str, nonce: str, *parts: str
     ) -> tuple[Secret, str] | None:
+        """The matching key and the message's identity: the signature under the first
+        key, whichever key matches (a copy signed with another key is the same message)."""
+        identity = None
         for key in keys:
             expected = tencent_signature(key.value, timestamp, nonce, *parts)
+            if identity is None:
+                identity = expected
             if compare(expected.encode("ascii"), signature):
-                return key, expected
+                return key, identity
         return None
 
     def _decrypt(self, encrypted: str) -> str | None:
@@ -839,8 +844,20 @@ def _event_token(event: dict[str, Any]) -> Any:
     return event.get("token")  # schema 1.0 and url_verification
 
 
+def _feishu_event_id(event: dict[str, Any]) -> str | None:
+    """``header.event_id`` (schema 2.0) or ``uuid`` (1.0) of a decrypted Feishu event."""
+    header = event.get("header")
+    value = header.get("event_id") if isinstance(header, dict) else event.get("uuid")
+    if isinstance(value, str) and 0 < len(value) <= 256 and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
 class Feishu(_OptionalWindow):
     """Feishu / Lark event subscription (see ``feishu``)."""
+
+    #: Feishu re-pushes an unacknowledged event after 15 s, 5 min, 1 h and 6 h.
+    retry_horizon = 8 * 3600.0
 
     name = "feishu"
     body_signed = True
@@ -910,10 +927,13 @@ class Feishu(_OptionalWindow):
             return Check(Reason.MALFORMED_SIGNATURE)
         head = raw_ts.encode("latin-1") + nonce.encode("latin-1")
         matched: tuple[Secret, str] | None = None
+        identity = None  # the signature under the first key, whichever key matches
         for key in keys:
             expected = hashlib.sha256(head + key.value + request.body).hexdigest()
+            if identity is None:
+                identity = expected
             if compare(expected.encode("ascii"), signature):
-                matched = (key, expected)
+                matched = (key, identity)
                 break
         if matched is None:
             return Check(Reason.BAD_SIGNATURE)
@@ -933,11 +953,20 @@ class Feishu(_OptionalWindow):
         details: dict[str, Any] = {"plaintext": plaintext}
         if response is not None:
             details["handshake"] = "url_verification"
+        # Feishu re-pushes an unacknowledged event (15 s, 5 min, 1 h, 6 h) under a new
+        # timestamp and signature; its signed event id (schema 2.0 header.event_id, 1.0
+        # uuid) ties the copies together.
+        event_id = _feishu_event_id(event)
         return Check(
             Reason.VERIFIED,
             key_id=key.key_id,
-            replay_material=expected.encode("ascii"),
+            replay_material=(
+                b"id:" + event_id.encode("ascii")
+                if event_id is not None
+                else expected.encode("ascii")
+            ),
             timestamp=ts,
+            message_id=event_id,
             details=details,
             response=response,
         )

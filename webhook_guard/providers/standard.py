@@ -31,6 +31,7 @@ from webhook_guard.core.scheme import (
     Scheme,
     SecretSpec,
     check_window,
+    delivery,
     parse_timestamp,
     single_header,
     validate_window,
@@ -51,6 +52,10 @@ __all__ = (
 )
 
 DEFAULT_WINDOW = 300.0
+#: Svix retries immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (about
+#: 27.6 hours): a message id is remembered for 30 hours. Senders on other schedules: set
+#: the route's ``replay_ttl``.
+SVIX_RETRY_HORIZON = 30 * 3600.0
 MAX_SIGNATURES = 8
 MAX_ID_LENGTH = 256
 _ENTRY = re.compile(r"(v[0-9a-z]+),([A-Za-z0-9+/]+={0,2})")
@@ -283,27 +288,42 @@ def standard_webhooks(
     *, secret: SecretSpec = None, public_key: SecretSpec = None, **options: Any
 ) -> StandardWebhooks:
     """Standard Webhooks: ``webhook-*`` headers, ``whsec_`` secrets, ``v1``/``v1a``."""
-    return StandardWebhooks(secret=secret, public_key=public_key, **options)
+    return delivery(
+        StandardWebhooks(secret=secret, public_key=public_key, **options),
+        retry_horizon=SVIX_RETRY_HORIZON,
+    )
 
 
 def svix(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
     """Svix: ``svix-*`` headers (``webhook-*`` also accepted, as Svix's library does)."""
-    return StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="svix", **options)
+    return delivery(
+        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="svix", **options),
+        retry_horizon=SVIX_RETRY_HORIZON,
+    )
 
 
 def clerk(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
     """Clerk (delivers through Svix)."""
-    return StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="clerk", **options)
+    return delivery(
+        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="clerk", **options),
+        retry_horizon=SVIX_RETRY_HORIZON,
+    )
 
 
 def resend(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
     """Resend (delivers through Svix)."""
-    return StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="resend", **options)
+    return delivery(
+        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="resend", **options),
+        retry_horizon=SVIX_RETRY_HORIZON,
+    )
 
 
 def polar(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
     """Polar: Standard Webhooks headers, the raw ``polar_whs_`` secret as the HMAC key."""
-    return StandardWebhooks(secret=secret, raw_key=True, name="polar", **options)
+    return delivery(
+        StandardWebhooks(secret=secret, raw_key=True, name="polar", **options),
+        retry_horizon=SVIX_RETRY_HORIZON,
+    )
 
 
 def gitlab_signed(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:

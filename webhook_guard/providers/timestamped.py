@@ -37,6 +37,7 @@ from webhook_guard.core.scheme import (
     SecretSpec,
     WindowedScheme,
     check_window,
+    delivery,
     parse_timestamp,
     single_header,
 )
@@ -75,6 +76,8 @@ _KEY = re.compile(r"[a-z0-9]{1,16}")
 _VALUE = re.compile(r"[\x21-\x2b\x2d-\x3a\x3c-\x7e]{1,512}")
 #: Handshake bodies are small; larger bodies are never parsed for one.
 _MAX_HANDSHAKE_BODY = 16 * 1024
+HOUR = 3600.0
+DAY = 24 * HOUR
 _JSON = (("Content-Type", "application/json"),)
 _TEXT = (("Content-Type", "text/plain; charset=utf-8"),)
 _RFC3339 = re.compile(
@@ -227,11 +230,14 @@ class SignatureList(WindowedScheme):
             return Check(Reason.BAD_SIGNATURE)  # only unknown versions (Stripe's v0)
         if not all(_HEX64.fullmatch(s) for s in signatures):
             return Check(Reason.MALFORMED_SIGNATURE)
+        identity = None  # the MAC under the first key: the same for any subset of signatures
         for key in keys:
             mac = key.hmac("sha256")
             mac.update(head)
             mac.update(request.body)
             expected = mac.hexdigest().encode("ascii")
+            if identity is None:
+                identity = expected
             found = False
             for candidate in signatures:  # no early exit: every candidate is compared
                 found |= compare(expected, candidate)
@@ -239,7 +245,7 @@ class SignatureList(WindowedScheme):
                 return Check(
                     Reason.VERIFIED,
                     key_id=key.key_id,
-                    replay_material=expected,
+                    replay_material=identity,
                     timestamp=timestamp,
                 )
         return Check(Reason.BAD_SIGNATURE)
@@ -278,12 +284,10 @@ class Persona(SignatureList):
 
 
 def _with_header(request: WebhookRequest, name: str, value: str) -> WebhookRequest:
-    from dataclasses import replace
-
     from webhook_guard.core.request import Headers
 
     pairs = [(k, v) for k, v in request.headers.items_raw() if k.lower() != name.lower()]
-    return replace(request, headers=Headers([*pairs, (name, value)]))
+    return request._replace(headers=Headers([*pairs, (name, value)]))
 
 
 # -- separate signature and timestamp headers ---------------------------------------------------
@@ -504,11 +508,14 @@ class RFC3339HMAC(WindowedScheme):
         raw_ts, seconds = stamp
         ts = raw_ts.encode("ascii")
         parts = (ts, request.body) if self.order == "timestamp_body" else (request.body, ts)
+        identity = None  # the MAC under the first key: the same for either header
         for key in keys:
             mac = key.hmac("sha256")
             for part in parts:
                 mac.update(part)
             expected = base64.b64encode(mac.digest())
+            if identity is None:
+                identity = expected
             found = False
             for candidate in signatures:  # no early exit
                 found |= compare(expected, candidate)
@@ -516,7 +523,7 @@ class RFC3339HMAC(WindowedScheme):
                 return Check(
                     Reason.VERIFIED,
                     key_id=key.key_id,
-                    replay_material=expected,
+                    replay_material=identity,
                     timestamp=int(seconds),
                 )
         return Check(Reason.BAD_SIGNATURE)
@@ -579,9 +586,14 @@ class Linear(HMACScheme):
 
 def stripe(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> SignatureList:
     """Stripe: ``Stripe-Signature: t=..,v1=..[,v1=..]``; the key is the whole ``whsec_``
-    string as UTF-8 (not decoded). ``window`` bounds both directions (the SDK only the past)."""
-    return SignatureList(
-        secret=secret, header="Stripe-Signature", window=window, name="stripe", **options
+    string as UTF-8 (not decoded). ``window`` bounds both directions (the SDK only the past).
+    Retries (up to 3 days, re-signed) are the same event: the body's ``id`` is the key."""
+    return delivery(
+        SignatureList(
+            secret=secret, header="Stripe-Signature", window=window, name="stripe", **options
+        ),
+        event_id=("id",),
+        retry_horizon=3 * DAY,
     )
 
 
@@ -597,31 +609,44 @@ def calendly(*, secret: SecretSpec, window: float = 180.0, **options: Any) -> Si
 
 
 def mux(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> SignatureList:
-    """Mux: ``Mux-Signature: t=..,v1=..`` over ``t.body``."""
-    return SignatureList(
-        secret=secret, header="Mux-Signature", window=window, name="mux", **options
+    """Mux: ``Mux-Signature: t=..,v1=..`` over ``t.body``; the body's ``id`` is the event
+    (its ``attempts`` list changes per attempt)."""
+    return delivery(
+        SignatureList(secret=secret, header="Mux-Signature", window=window, name="mux", **options),
+        event_id=("id",),
+        retry_horizon=DAY,
     )
 
 
 def persona(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> SignatureList:
-    """Persona: ``Persona-Signature: t=..,v1=..`` (space-separated groups while rotating)."""
-    return Persona(
-        secret=secret, header="Persona-Signature", window=window, name="persona", **options
+    """Persona: ``Persona-Signature: t=..,v1=..`` (space-separated groups while rotating);
+    the event is the body's ``data.id``."""
+    return delivery(
+        Persona(
+            secret=secret, header="Persona-Signature", window=window, name="persona", **options
+        ),
+        event_id=("data", "id"),
+        retry_horizon=3 * DAY,
     )
 
 
 def paddle(*, secret: SecretSpec, window: float = 5.0, **options: Any) -> SignatureList:
-    """Paddle Billing: ``Paddle-Signature: ts=..;h1=..`` over ``ts:body`` (SDK window 5 s)."""
-    return SignatureList(
-        secret=secret,
-        header="Paddle-Signature",
-        separator=";",
-        ts_key="ts",
-        sig_key="h1",
-        joiner=":",
-        window=window,
-        name="paddle",
-        **options,
+    """Paddle Billing: ``Paddle-Signature: ts=..;h1=..`` over ``ts:body`` (SDK window 5 s);
+    retries (up to 60 over 3 days, re-signed) carry the same body ``event_id``."""
+    return delivery(
+        SignatureList(
+            secret=secret,
+            header="Paddle-Signature",
+            separator=";",
+            ts_key="ts",
+            sig_key="h1",
+            joiner=":",
+            window=window,
+            name="paddle",
+            **options,
+        ),
+        event_id=("event_id",),
+        retry_horizon=3 * DAY,
     )
 
 
@@ -641,24 +666,33 @@ def buildkite(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> S
 def pagerduty(*, secret: SecretSpec) -> SignatureList:
     """PagerDuty (v3): ``X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`` over the raw body.
 
-    No timestamp is signed: there is no freshness window, and the replay key is the
-    matched signature (use a replay store)."""
-    return SignatureList(
-        secret=secret, header="X-PagerDuty-Signature", ts_key=None, name="pagerduty"
+    No timestamp is signed: there is no freshness window. The replay key is the body's
+    ``event.id``, else the identity of the body (the same for any subset of the listed
+    signatures)."""
+    return delivery(
+        SignatureList(secret=secret, header="X-PagerDuty-Signature", ts_key=None, name="pagerduty"),
+        event_id=("event", "id"),
+        retry_horizon=HOUR,
     )
 
 
 def slack(*, secret: SecretSpec, window: float = 300.0, **options: Any) -> Slack:
-    """Slack: ``X-Slack-Signature: v0=<hex>``, ``X-Slack-Request-Timestamp``."""
-    return Slack(
-        secret=secret,
-        header="X-Slack-Signature",
-        prefix="v0=",
-        template="v0:{timestamp}:{body}",
-        timestamp_header="X-Slack-Request-Timestamp",
-        window=window,
-        name="slack",
-        **options,
+    """Slack: ``X-Slack-Signature: v0=<hex>``, ``X-Slack-Request-Timestamp``. Events API
+    retries (re-signed, ``X-Slack-Retry-Num``) carry the same body ``event_id``; slash
+    commands and interactivity payloads have none (their signed message is the key)."""
+    return delivery(
+        Slack(
+            secret=secret,
+            header="X-Slack-Signature",
+            prefix="v0=",
+            template="v0:{timestamp}:{body}",
+            timestamp_header="X-Slack-Request-Timestamp",
+            window=window,
+            name="slack",
+            **options,
+        ),
+        event_id=("event_id",),
+        retry_horizon=HOUR,
     )
 
 
@@ -720,17 +754,24 @@ def box(*, secret: SecretSpec, window: float = 600.0, future_window: float = 60.
     """Box: ``BOX-SIGNATURE-PRIMARY``/``-SECONDARY`` = Base64 HMAC-SHA256 of body +
     ``BOX-DELIVERY-TIMESTAMP`` (RFC 3339); configure both keys as a list (either may match
     either header); ``BOX-SIGNATURE-VERSION: 1`` and ``-ALGORITHM: HmacSHA256`` required.
-    10 minutes past as Box's SDK; 60 s ahead for clock skew (the SDK allows none)."""
-    return RFC3339HMAC(
-        secret=secret,
-        name="box",
-        signature_headers=("BOX-SIGNATURE-PRIMARY", "BOX-SIGNATURE-SECONDARY"),
-        timestamp_header="BOX-DELIVERY-TIMESTAMP",
-        order="body_timestamp",
-        window=window,
-        future_window=future_window,
-        required=(("BOX-SIGNATURE-VERSION", "1"), ("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")),
+    10 minutes past as Box's SDK; 60 s ahead for clock skew (the SDK allows none). Box
+    retries (12 times over 2 hours) keep the body ``id`` (the ``BOX-DELIVERY-ID`` header
+    changes)."""
+    return delivery(
+        RFC3339HMAC(
+            secret=secret,
+            name="box",
+            signature_headers=("BOX-SIGNATURE-PRIMARY", "BOX-SIGNATURE-SECONDARY"),
+            timestamp_header="BOX-DELIVERY-TIMESTAMP",
+            order="body_timestamp",
+            window=window,
+            future_window=future_window,
+            required=(("BOX-SIGNATURE-VERSION", "1"), ("BOX-SIGNATURE-ALGORITHM", "HmacSHA256")),
+        ),
+        event_id=("id",),
+        retry_horizon=2.5 * HOUR,
     )
+
 
 
 def linear(

@@ -159,10 +159,13 @@ class _URLSigned(Scheme):
             return Check(Reason.BAD_REQUEST)
         except _Mismatch:
             return Check(Reason.BAD_SIGNATURE)
+        identity = None  # the MAC under the first key, whichever key matches
         for key in keys:
             expected = _b64mac(key, self.algorithm, message)
+            if identity is None:
+                identity = expected
             if compare(expected, signature):
-                return Check(Reason.VERIFIED, key_id=key.key_id, replay_material=expected)
+                return Check(Reason.VERIFIED, key_id=key.key_id, replay_material=identity)
         return Check(Reason.BAD_SIGNATURE)
 
     def _sign_message(self, message: bytes, secret: str | bytes) -> str:
@@ -273,6 +276,10 @@ def twilio(*, secret: SecretSpec, algorithm: str = "sha1") -> Twilio:
 
 class Square(_URLSigned):
     """``x-square-hmacsha256-signature = Base64(HMAC-SHA256(key, notification URL + body))``."""
+
+    #: Square retries a failed notification for up to 72 hours (the same body: no
+    #: timestamp is signed, so the body's MAC identifies the retries).
+    retry_horizon = 72 * 3600.0
 
     name = "square"
 
@@ -437,13 +444,16 @@ class Plivo(_URLSigned):
             message = self.base(request) + b"." + nonce.encode("ascii")
         except _BadRequest:
             return Check(Reason.BAD_REQUEST)
+        identity = None  # the MAC under the first key: the same for any subset of signatures
         for key in keys:
             expected = _b64mac(key, "sha256", message)
+            if identity is None:
+                identity = expected
             # Every candidate is compared (no early exit on the attacker's list order).
             hits = [compare(expected, c) for c in candidates]
             if any(hits):
                 return Check(
-                    Reason.VERIFIED, key_id=key.key_id, replay_material=expected, message_id=nonce
+                    Reason.VERIFIED, key_id=key.key_id, replay_material=identity, message_id=nonce
                 )
         return Check(Reason.BAD_SIGNATURE)
 
@@ -521,11 +531,14 @@ class HubSpot(WindowedScheme):
             message = self._message(request.method, request.url, request.body, raw_ts)
         except (_BadRequest, UnicodeEncodeError):
             return Check(Reason.BAD_REQUEST)
+        identity = None  # the MAC under the first key, whichever key matches
         for key in keys:
             expected = _b64mac(key, "sha256", message)
+            if identity is None:
+                identity = expected
             if compare(expected, signature):
                 return Check(
-                    Reason.VERIFIED, key_id=key.key_id, replay_material=expected, timestamp=millis
+                    Reason.VERIFIED, key_id=key.key_id, replay_material=identity, timestamp=millis
                 )
         return Check(Reason.BAD_SIGNATURE)
 

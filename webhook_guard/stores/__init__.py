@@ -1,12 +1,14 @@
 """Replay stores: remember verified deliveries so each is processed once.
 
-A store answers atomically, for a replay key derived from signed material:
+A store answers atomically, for a replay key (the identity of a verified event):
 
-- ``claim(key, ttl)``: ``Claim.NEW`` the first time (the key is now *pending*),
-  ``Claim.IN_FLIGHT`` while another copy is being processed, ``Claim.DONE`` after it
-  was committed;
-- ``commit(key, ttl)``: the app answered below 500, the delivery is done;
-- ``release(key)``: the app failed, so the provider's retry must be accepted.
+- ``claim(key, ttl)``: ``Claim.NEW`` the first time (the key is now *pending* for ``ttl``
+  seconds, the processing timeout: a claim nobody settles lapses, so a crashed worker
+  never loses the event), ``Claim.IN_FLIGHT`` while another copy is being processed,
+  ``Claim.DONE`` after it was committed;
+- ``commit(key, ttl)``: the app accepted the event (2xx); the key is kept ``ttl`` seconds
+  *from the claim* (the provider's retry horizon), so later copies are duplicates;
+- ``release(key)``: the app did not accept it, so the provider's retry must be processed.
 
 Each has an ``a``-prefixed coroutine twin for ASGI. A store raises ``StoreError`` when it
 cannot answer; the guard then refuses with 503 (fail closed).
@@ -26,9 +28,9 @@ __all__ = ("Claim", "MemoryReplayStore", "ReplayStore", "store_from_url")
 class ReplayStore(Protocol):
     """What the adapters need from a replay store."""
 
-    def claim(self, key: str, ttl: float) -> Claim: ...
+    def claim(self, key: str, ttl: float) -> Claim: ...  # ttl: the processing timeout
 
-    def commit(self, key: str, ttl: float) -> None: ...
+    def commit(self, key: str, ttl: float) -> None: ...  # ttl: from the claim on
 
     def release(self, key: str) -> None: ...
 

@@ -1,9 +1,14 @@
 """The shared replay store on Redis: each delivery accepted once across workers and hosts.
 
-One atomic ``SET key pending NX PX ttl`` per verified request (no check-then-set). When
-the app answers below 500 the key becomes ``done`` (``SET ... XX KEEPTTL``); when it fails
-the key is deleted so the provider's retry is processed. Keys are
-``<prefix><sha256 of route + signed material>``.
+One round trip per verified request before the app runs: an atomic
+``SET key pending NX PX <processing timeout> GET`` claims the key and, when it exists,
+returns its state (``pending`` in flight, ``done`` processed) in the same command (Redis
+6.2+ accepts ``GET`` with ``NX`` from 7.0; older servers get a ``GET`` after a failed
+claim). When the app answers 2xx the key becomes ``done`` (``SET XX PX``), kept for the
+provider's retry horizon counted from the claim, after the response has been handed to
+the server; otherwise it is deleted so the provider's retry is processed. Each command
+touches one key, so keys are cluster-safe. Keys are
+``<prefix><hash of route + event identity>``.
 
 Errors and timeouts raise ``StoreError`` (the guard answers 503 with ``Retry-After``).
 redis-py reconnects by itself, so service resumes without a restart when Redis returns.
@@ -14,6 +19,7 @@ Needs the ``redis`` extra: ``pip install 'webhook-guard[redis]'``.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from webhook_guard.exceptions import MissingExtraError, StoreError
@@ -25,6 +31,8 @@ __all__ = ("DEFAULT_TIMEOUT", "RedisReplayStore")
 DEFAULT_TIMEOUT = 1.0
 _PENDING = b"pending"
 _DONE = b"done"
+#: Claims this process made and has not settled yet, at most (older ones are dropped).
+_MAX_OPEN_CLAIMS = 100_000
 
 
 def _redis() -> Any:
@@ -72,6 +80,8 @@ class RedisReplayStore:
         self._async_client = async_client
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._errors = (self._redis.RedisError, OSError, asyncio.TimeoutError)
+        self._claims: dict[str, float] = {}  # key -> monotonic time of this process's claim
+        self._set_get = True
 
     # -- clients ----------------------------------------------------------------------
 
@@ -122,51 +132,115 @@ class RedisReplayStore:
         except self._errors as exc:
             raise StoreError(f"Redis replay store does not answer: {type(exc).__name__}") from exc
 
+    def problems(self) -> list[str]:
+        """Configuration that can let a replay through: an eviction policy other than
+        ``noeviction`` (checked when ``CONFIG GET`` is allowed)."""
+        if self._client is None and self.url is None:
+            return []
+        try:
+            policy = self.sync_client().config_get("maxmemory-policy").get("maxmemory-policy")
+        except self._errors:  # CONFIG is often disabled on managed Redis: cannot tell
+            return []
+        if isinstance(policy, bytes):
+            policy = policy.decode("ascii", "replace")
+        if policy and policy != "noeviction":
+            return [
+                f"Redis maxmemory-policy is {policy!r}: when memory runs out Redis may evict "
+                "replay keys, letting a replayed webhook through; use 'noeviction' (a full "
+                "Redis then refuses writes and the guard answers 503)"
+            ]
+        return []
+
+    def usable(self, *, asynchronous: bool) -> bool:
+        """Whether this store has (or can make) the client an adapter of that kind needs."""
+        if self.url is not None:
+            return True
+        return (self._async_client if asynchronous else self._client) is not None
+
     # -- the store interface ------------------------------------------------------------
 
     @staticmethod
-    def _state(value: Any) -> Claim:
-        return Claim.DONE if value == _DONE else Claim.IN_FLIGHT
+    def _claimed(previous: Any) -> Claim:
+        if previous is None:
+            return Claim.NEW
+        return Claim.DONE if previous == _DONE else Claim.IN_FLIGHT
+
+    def _opened(self, key: str, claim: Claim) -> Claim:
+        if claim is Claim.NEW:
+            claims = self._claims
+            if len(claims) >= _MAX_OPEN_CLAIMS:
+                claims.clear()  # unsettled claims (responses never closed): commit then
+                # counts the horizon from the commit, a little longer than needed
+            claims[key] = time.monotonic()
+        return claim
+
+    def _remaining_ms(self, key: str, ttl: float) -> int:
+        """``ttl`` counted from this process's claim of ``key`` (from now if unknown)."""
+        claimed = self._claims.pop(key, None)
+        elapsed = time.monotonic() - claimed if claimed is not None else 0.0
+        return int((ttl - elapsed) * 1000)
 
     def claim(self, key: str, ttl: float) -> Claim:
-        name = self.prefix + key
+        name, ms = self.prefix + key, max(1, int(ttl * 1000))
         try:
             client = self.sync_client()
-            if client.set(name, _PENDING, nx=True, px=max(1, int(ttl * 1000))):
-                return Claim.NEW
-            return self._state(client.get(name))
+            if self._set_get:
+                try:
+                    previous = client.set(name, _PENDING, nx=True, px=ms, get=True)
+                except self._redis.ResponseError:  # Redis < 7.0: no GET with NX
+                    self._set_get = False
+            if not self._set_get:
+                claimed = client.set(name, _PENDING, nx=True, px=ms)
+                previous = None if claimed else (client.get(name) or _PENDING)
+            return self._opened(key, self._claimed(previous))
         except self._errors as exc:
             raise StoreError(f"Redis claim failed: {type(exc).__name__}") from exc
 
     def commit(self, key: str, ttl: float) -> None:
+        ms = self._remaining_ms(key, ttl)
         try:
-            self.sync_client().set(self.prefix + key, _DONE, xx=True, keepttl=True)
+            if ms > 0:
+                self.sync_client().set(self.prefix + key, _DONE, xx=True, px=ms)
+            else:
+                self.sync_client().delete(self.prefix + key)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
     def release(self, key: str) -> None:
+        self._claims.pop(key, None)
         try:
             self.sync_client().delete(self.prefix + key)
         except self._errors as exc:
             raise StoreError(f"Redis release failed: {type(exc).__name__}") from exc
 
     async def aclaim(self, key: str, ttl: float) -> Claim:
-        name = self.prefix + key
+        name, ms = self.prefix + key, max(1, int(ttl * 1000))
         try:
             client = self.async_client()
-            if await client.set(name, _PENDING, nx=True, px=max(1, int(ttl * 1000))):
-                return Claim.NEW
-            return self._state(await client.get(name))
+            if self._set_get:
+                try:
+                    previous = await client.set(name, _PENDING, nx=True, px=ms, get=True)
+                except self._redis.ResponseError:
+                    self._set_get = False
+            if not self._set_get:
+                claimed = await client.set(name, _PENDING, nx=True, px=ms)
+                previous = None if claimed else (await client.get(name) or _PENDING)
+            return self._opened(key, self._claimed(previous))
         except self._errors as exc:
             raise StoreError(f"Redis claim failed: {type(exc).__name__}") from exc
 
     async def acommit(self, key: str, ttl: float) -> None:
+        ms = self._remaining_ms(key, ttl)
         try:
-            await self.async_client().set(self.prefix + key, _DONE, xx=True, keepttl=True)
+            if ms > 0:
+                await self.async_client().set(self.prefix + key, _DONE, xx=True, px=ms)
+            else:
+                await self.async_client().delete(self.prefix + key)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
     async def arelease(self, key: str) -> None:
+        self._claims.pop(key, None)
         try:
             await self.async_client().delete(self.prefix + key)
         except self._errors as exc:

@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from webhook_guard._url import public_url, server_host
-from webhook_guard.core.guard import Plan, body_framing
+from webhook_guard.core.guard import Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
@@ -41,83 +41,95 @@ class WebhookGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        plan = self.guard.plan(request.path_info)
-        if plan is None:
-            request.META.pop(VERDICT_KEY, None)
+        found = self.guard.match(request.path_info)
+        if found is None:
             return self.get_response(request)
         started = time.perf_counter()
-        prepared = self._prepare(plan, request, started)
+        prepared = self._prepare(found, request, started)
         if isinstance(prepared, Verdict):
             return _response(prepared)
-        verdict = self.guard.check(prepared[0], prepared[1], started)
+        plan, webhook = prepared
+        guard = self.guard
+        verdict = guard.verify(plan, webhook)
+        if verdict.replay_key is not None and guard.store is not None:
+            verdict = guard.settle(plan, verdict, guard.claim(verdict))
+        guard.record(verdict, started, method=webhook.method)
         early = self._early(verdict, request)
         if early is not None:
             return early
         try:
             response = self.get_response(request)
         except BaseException:
-            self.guard.finish(verdict, None)
+            guard.finish(plan, verdict, None)
             raise
-        self.guard.finish(verdict, response.status_code)
+        guard.finish(plan, verdict, response.status_code)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        plan = self.guard.plan(request.path_info)
+        found = self.guard.match(request.path_info)
         get_response: Callable[[HttpRequest], Awaitable[Any]] = self.get_response
-        if plan is None:
-            request.META.pop(VERDICT_KEY, None)
+        if found is None:
             return await get_response(request)
         started = time.perf_counter()
-        prepared = self._prepare(plan, request, started)
+        prepared = self._prepare(found, request, started)
         if isinstance(prepared, Verdict):
             return _response(prepared)
-        verdict = await self.guard.acheck(prepared[0], prepared[1], started)
+        plan, webhook = prepared
+        guard = self.guard
+        verdict = guard.verify(plan, webhook)
+        if verdict.replay_key is not None and guard.store is not None:
+            verdict = guard.settle(plan, verdict, await guard.aclaim(verdict))
+        guard.record(verdict, started, method=webhook.method)
         early = self._early(verdict, request)
         if early is not None:
             return early
         try:
             response = await get_response(request)
         except BaseException:
-            await self.guard.afinish(verdict, None)
+            await guard.afinish(plan, verdict, None)
             raise
-        await self.guard.afinish(verdict, response.status_code)
+        await guard.afinish(plan, verdict, response.status_code)
         return response
 
     def _prepare(
-        self, plan: Plan | Verdict, request: HttpRequest, started: float
+        self, found: Any, request: HttpRequest, started: float
     ) -> Verdict | tuple[Plan, WebhookRequest]:
         method = request.method or "GET"
-        if isinstance(plan, Verdict):
-            return self.guard.refuse(None, plan.reason, started, method=method)
         meta = request.META
         declared = meta.get("CONTENT_LENGTH")
         # Django's WSGI request reads CONTENT_LENGTH bytes only: a chunked body would look
         # empty, so it is refused plainly (411; ``guard.wsgi(...)`` in wsgi.py reads it).
         # Under ASGI the server frames the body.
-        framing = body_framing(
-            [declared] if declared else (),
-            meta.get("HTTP_TRANSFER_ENCODING"),
-            limit=plan.max_body,
+        plan = self.guard.plan(
+            found,
+            content_length=(declared,) if declared else (),
+            transfer_encoding=meta.get("HTTP_TRANSFER_ENCODING"),
             terminated="wsgi.input" not in meta,
         )
-        if isinstance(framing, Reason):
-            return self.guard.refuse(plan, framing, started, method=method)
+        if plan.refusal is not None:
+            self.guard.record(plan.refusal, started, method=method)
+            return plan.refusal
         try:
             body = request.body
         except Exception:  # already consumed by earlier middleware, or a broken stream
-            return self.guard.refuse(plan, Reason.BODY_INCOMPLETE, started, method=method)
-        if len(body) > plan.max_body:
-            return self.guard.refuse(plan, Reason.BODY_TOO_LARGE, started, method=method)
-        request_ = WebhookRequest(
+            return self._refuse(plan, Reason.BODY_INCOMPLETE, started, method)
+        if len(body) > plan.target.max_body:  # type: ignore[union-attr]
+            return self._refuse(plan, Reason.BODY_TOO_LARGE, started, method)
+        webhook = WebhookRequest(
             method=method,
             path=request.path_info,
-            headers=Headers.from_environ(request.META),
+            headers=Headers.from_environ(meta),
             body=body,
-            query=request.META.get("QUERY_STRING", ""),
+            query=meta.get("QUERY_STRING", ""),
             url=self._url(plan, request) if _needs_url(plan) else "",
             params=plan.params,
         )
-        return plan, request_
+        return plan, webhook
+
+    def _refuse(self, plan: Plan, reason: Reason, started: float, method: str) -> Verdict:
+        verdict = self.guard.refuse(plan, reason)
+        self.guard.record(verdict, started, method=method)
+        return verdict
 
     def _url(self, plan: Plan, request: HttpRequest) -> str:
         """The public URL for URL-signed schemes: the route's ``public_url``, else rebuilt
@@ -128,7 +140,7 @@ class WebhookGuardMiddleware:
         # The server's own scheme (``request.scheme`` would apply SECURE_PROXY_SSL_HEADER).
         get_scheme = getattr(request, "_get_scheme", None)
         return public_url(
-            configured=plan.route.public_url,
+            configured=plan.target.route.public_url,  # type: ignore[union-attr]
             scheme=get_scheme() if get_scheme is not None else request.scheme,
             host=meta.get("HTTP_HOST") or server_host(meta),
             root_path=meta.get("SCRIPT_NAME", ""),
@@ -154,7 +166,8 @@ class WebhookGuardMiddleware:
 
 
 def _needs_url(plan: Plan) -> bool:
-    return plan.route.provider is not None and plan.route.provider.needs_url
+    scheme = plan.target.scheme  # type: ignore[union-attr]
+    return scheme is not None and scheme.needs_url
 
 
 def _response(verdict: Verdict) -> HttpResponse:
