@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("django")
 
-from tests.integrations.common import asgi_sender, django_ready, error_of  # noqa: E402
+from tests.integrations.common import asgi_sender, django_ready, error_of
 
 django_ready()
 
@@ -144,7 +144,7 @@ def client_sender(client: Client) -> Send:
 
 
 def via_wsgi(guard: Guard) -> Send:
-    client = Client(enforce_csrf_checks=True)
+    client = Client(enforce_csrf_checks=True, HTTP_HOST="localhost")
     client.handler = GuardedClientHandler(guard)
     return client_sender(client)
 
@@ -353,6 +353,44 @@ def test_system_checks(middleware: list[str], setting: str | None, expected: lis
     extra: dict[str, Any] = {"WEBHOOK_GUARD": make_guard()} if setting else {}
     with override_settings(MIDDLEWARE=middleware, **extra):
         assert run_checks() == expected
+
+
+# -- the example project ------------------------------------------------------------------
+
+EXAMPLE_SCRIPT = """
+import json, os, django
+from django.test import Client
+from webhook_guard.providers import github
+django.setup()
+client = Client(enforce_csrf_checks=True, HTTP_HOST="localhost")
+body = b'{"zen":"Approachable is better than simple."}'
+signed = github(secret="x").sign(body, secret=os.environ["GITHUB_WEBHOOK_SECRET"])
+forged = github(secret="x").sign(body, secret="forged")
+post = lambda h: client.post("/hooks/github", body, content_type="application/json", headers=h)
+print(json.dumps([post(dict(signed)).status_code, post(dict(forged)).status_code]))
+"""
+
+
+def test_example_project_lets_verified_webhooks_past_csrf() -> None:
+    """The example's recommended settings, in a process of their own (its own settings)."""
+    project = ROOT / "examples" / "django_project"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "hooksite.settings",
+        "GITHUB_WEBHOOK_SECRET": "example-secret-for-the-test",
+        "PYTHONWARNINGS": "ignore",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", EXAMPLE_SCRIPT],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == [200, 401]
 
 
 # -- real servers -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SECRET_KEY = "django-csrf-site-test-only"  # noqa: S105 - a test project's Django key
+SECRET_KEY = "django-csrf-site-test-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
 ROOT_URLCONF = "tests.integrations.django_csrf_urls"
