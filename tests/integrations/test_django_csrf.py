@@ -144,7 +144,7 @@ def client_sender(client: Client) -> Send:
 
 
 def via_wsgi(guard: Guard) -> Send:
-    client = Client(enforce_csrf_checks=True, HTTP_HOST="localhost")
+    client = Client(enforce_csrf_checks=True)
     client.handler = GuardedClientHandler(guard)
     return client_sender(client)
 
