@@ -1,5 +1,7 @@
 """WSGI entry point. The middleware in settings guards the hooks; alternatively wrap the
-whole handler: ``application = guard.wsgi(get_wsgi_application())``."""
+whole handler, ``application = guard.wsgi(get_wsgi_application())``, and put
+``webhook_guard.integrations.django.VerifiedWebhookMiddleware`` before
+``CsrfViewMiddleware`` in settings (see settings.py)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
 from webhook_guard.integrations.django.conf import get_guard
+from webhook_guard.integrations.django.exempt import mark_verified
 from webhook_guard.responses import render
 
 __all__ = ("WebhookGuardMiddleware",)
@@ -162,6 +163,7 @@ class WebhookGuardMiddleware:
                 response[name] = value
             return response
         request.META[VERDICT_KEY] = verdict
+        mark_verified(request, verdict)
         return None
 
 
