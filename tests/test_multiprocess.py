@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from webhook_guard.providers import github
+from tests.multiproc.common import STRIPE_PATH
+from webhook_guard.providers import github, stripe
 from webhook_guard.testing import sign
 
 pytestmark = pytest.mark.server
@@ -45,6 +46,7 @@ PATH = "/hooks/github"
 WORKERS = 4
 COPIES = 200
 TRIALS = 20
+RETRY_TRIALS = 5
 START_TIMEOUT = 20.0
 IO_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -200,6 +202,31 @@ def request(port: int, raw: bytes) -> tuple[int, bytes]:
     return int(head.split(b" ", 2)[1]), body
 
 
+def stripe_retries(trial: int) -> tuple[list[bytes], str]:
+    """COPIES deliveries of ONE Stripe event, each re-signed at its own second (as Stripe's
+    retries are): every copy has its own Stripe-Signature, and all carry the event id."""
+    import hashlib
+
+    body = json.dumps(
+        {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "trial": trial}, indent=2
+    ).encode("ascii")
+    now = int(time.time())
+    raws = []
+    for copy in range(COPIES):
+        headers = stripe(secret=SECRET).sign(body, secret=SECRET, timestamp=now - copy)
+        lines = [
+            f"POST {STRIPE_PATH} HTTP/1.1",
+            "Host: 127.0.0.1",
+            "Connection: close",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        raws.append(("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body)
+    assert len(set(raws)) == COPIES
+    return raws, hashlib.sha256(body).hexdigest()
+
+
 def delivery(trial: int) -> tuple[bytes, str]:
     """A signed GitHub delivery, unique per trial: the raw request and its body's SHA-256."""
     import hashlib
@@ -241,18 +268,24 @@ class Trial:
     hits: list[int]  # pids of the workers that logged this delivery
 
 
-def run_trials(server: Server) -> list[Trial]:
+def run_trials(server: Server, *, retries: bool = False, trials: int = TRIALS) -> list[Trial]:
+    """``trials`` times, COPIES concurrent copies of one delivery (``retries``: of one
+    Stripe event, each copy re-signed) sent at once."""
     results = []
     with ThreadPoolExecutor(max_workers=COPIES) as pool:
-        for trial in range(TRIALS):
-            raw, digest = delivery(trial)
+        for trial in range(trials):
+            if retries:
+                raws, digest = stripe_retries(trial)
+            else:
+                raw, digest = delivery(trial)
+                raws = [raw] * COPIES
             go = threading.Event()
 
-            def send(raw: bytes = raw, go: threading.Event = go) -> tuple[int, bytes]:
+            def send(raw: bytes, go: threading.Event = go) -> tuple[int, bytes]:
                 go.wait(timeout=IO_TIMEOUT)
                 return request(server.port, raw)
 
-            futures = [pool.submit(send) for _ in range(COPIES)]
+            futures = [pool.submit(send, raw) for raw in raws]
             go.set()
             outcomes = Counter(classify(*f.result(timeout=IO_TIMEOUT * 2)) for f in futures)
             hits = [
@@ -292,6 +325,22 @@ def test_redis_store_one_delivery_across_workers(
     assert len({t.hits[0] for t in trials}) > 1, detail
     assert server.process.poll() is None
     print(f"{kind} + redis: {detail}")
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "uvicorn"])
+def test_redis_store_one_event_from_concurrent_retries_across_workers(
+    start_server: object, redis_url: str, kind: str
+) -> None:
+    """200 concurrent retries of one Stripe event, each re-signed with its own timestamp
+    (so each has its own signature): the event id makes them one event, processed once."""
+    server = start_server(kind, redis_url)  # type: ignore[operator]
+    trials = run_trials(server, retries=True, trials=RETRY_TRIALS)
+    detail = summary(trials)
+    for trial in trials:
+        assert len(trial.hits) == 1, detail
+        assert trial.outcomes["processed"] == 1, detail
+        assert trial.outcomes["replayed"] + trial.outcomes["duplicate"] == COPIES - 1, detail
+    print(f"{kind} + redis, retries: {detail}")
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uvicorn"])

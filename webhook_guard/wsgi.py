@@ -22,6 +22,7 @@ from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
 from webhook_guard._url import public_url, server_host
+from webhook_guard._workers import detect
 from webhook_guard.core.guard import READ_TO_END, Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
@@ -46,7 +47,10 @@ class WSGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
-        self._warned = not self.guard._local_store
+        # A server that detection recognised was handled when the Guard was built; only
+        # an unknown one is judged by wsgi.multiprocess at the first guarded request
+        # (uvicorn's and hypercorn's WSGI wrappers always set it, granian never does).
+        self._warned = not self.guard._local_store or detect() is not None
         self.guard.check_store_mode(asynchronous=False)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

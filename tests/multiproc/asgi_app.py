@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.multiproc.common import DELAY, HEALTH, PATH, health, make_guard, record_hit
+from tests.multiproc.common import (
+    DELAY,
+    HEALTH,
+    PATH,
+    STRIPE_PATH,
+    health,
+    make_guard,
+    record_hit,
+)
 
 
 async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -21,7 +29,7 @@ async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     path = scope["path"]
     status = 200
-    if path == PATH:
+    if path in (PATH, STRIPE_PATH):
         chunks = []
         while True:
             message = await receive()

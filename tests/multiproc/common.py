@@ -16,10 +16,11 @@ import json
 import os
 
 from webhook_guard import Guard, Route
-from webhook_guard.providers import github
+from webhook_guard.providers import github, stripe
 from webhook_guard.stores.redis import RedisReplayStore
 
 PATH = "/hooks/github"
+STRIPE_PATH = "/hooks/stripe"
 HEALTH = "/health"
 DELAY = float(os.environ.get("WG_MP_DELAY", "0.05"))
 
@@ -29,7 +30,13 @@ def make_guard() -> Guard:
     timeout = os.environ.get("WG_MP_STORE_TIMEOUT")
     if timeout and str(store).startswith("redis://"):
         store = RedisReplayStore(str(store), timeout=float(timeout))
-    return Guard([Route(PATH, github(secret="env:WG_MP_SECRET"))], replay_store=store)
+    return Guard(
+        [
+            Route(PATH, github(secret="env:WG_MP_SECRET")),
+            Route(STRIPE_PATH, stripe(secret="env:WG_MP_SECRET")),
+        ],
+        replay_store=store,
+    )
 
 
 def record_hit(body: bytes) -> bytes:

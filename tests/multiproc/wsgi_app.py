@@ -6,12 +6,20 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.multiproc.common import DELAY, HEALTH, PATH, health, make_guard, record_hit
+from tests.multiproc.common import (
+    DELAY,
+    HEALTH,
+    PATH,
+    STRIPE_PATH,
+    health,
+    make_guard,
+    record_hit,
+)
 
 
 def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "")
-    if path == PATH:
+    if path in (PATH, STRIPE_PATH):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         out = record_hit(body)
         time.sleep(DELAY)

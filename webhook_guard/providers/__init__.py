@@ -63,6 +63,18 @@ REGISTRY: dict[str, Callable[..., Scheme]] = {
 }
 
 
+def __getattr__(name: str) -> Callable[..., Scheme]:
+    # Every registered name imports: ``from webhook_guard.providers import stripe``.
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *REGISTRY})
+
+
 def get(name: str) -> Callable[..., Scheme]:
     """The factory registered as ``name``; ``ConfigurationError`` when there is none."""
     try:
