@@ -7,6 +7,7 @@ which wait on events with bounded timeouts."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from webhook_guard.keysources import (
     resolve,
 )
 from webhook_guard.providers import github
-from webhook_guard.testing import FrozenClock, build_wsgi_environ
+from webhook_guard.testing import FrozenClock, build_asgi_scope, build_wsgi_environ, call_asgi
 
 BODY = b'{"ref":"refs/heads/main"}'
 OLD, NEW = "old-secret-value-0001", "new-secret-value-0002"
@@ -529,6 +531,37 @@ def test_real_thread_guard_fails_closed_after_grace_and_recovers() -> None:
     source.fail = False
     clock.advance(BACKOFF_CAP)
     assert eventually(lambda: call(guard, OLD)[0] == 200)
+
+
+@pytest.mark.anyio
+async def test_real_thread_asgi_callable_never_runs_on_the_event_loop() -> None:
+    source = Flaky(OLD)
+    source.gate = threading.Event()
+    clock = FrozenClock(NOV_1)
+    guard = Guard([Route("/hooks/github", github(secret=source))], clock=clock, replay_store=None)
+    app = guard.asgi(asgi_ok)
+    headers = github(secret=OLD).sign(BODY, secret=OLD)
+    scope = build_asgi_scope("/hooks/github", body=BODY, headers=headers)
+    assert (await call_asgi(app, scope, BODY))[0] == 200  # starts the refresher
+    clock.advance(DEFAULT_REFRESH)
+    try:
+        assert (await call_asgi(app, scope, BODY))[0] == 200  # asks for a refresh
+        assert await asyncio.to_thread(source.entered.wait, 5)  # stuck in the source
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(call_asgi(app, scope, BODY) for _ in range(5)))
+        elapsed = time.perf_counter() - started
+    finally:
+        source.gate.set()
+    assert [status for status, _, _ in answers] == [200] * 5  # the last good key
+    assert elapsed < 1  # the stuck source holds no request (it would hold the loop 10 s)
+    assert source.threads[1] != threading.get_ident()
+
+
+async def asgi_ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body", False):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def test_refresher_thread_stops_with_its_source() -> None:
