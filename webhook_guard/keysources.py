@@ -224,11 +224,11 @@ class _Call:
 _Part = _Fixed | _File | _Call
 #: One part's keys and since when it has been failing (None: it is not).
 _Slot = tuple[tuple[Secret, ...], "float | None"]
-_NO_KEYS = KeySet(())
 
 
 class _State:
-    """An immutable snapshot the request path reads with one attribute access."""
+    """A snapshot the request path reads with one attribute access (replaced, not changed,
+    by a refresh; only ``expired_noted`` is set, so an outage is logged once)."""
 
     __slots__ = ("deadline", "expired_noted", "failures", "keys", "next_at", "slots")
 
@@ -301,7 +301,7 @@ class KeySource:
         self._scheduler = scheduler or thread_scheduler
         self.route = route
         self._lock = threading.Lock()  # held while a refresh runs: one in flight per source
-        self._lock_pid = os.getpid()
+        self._lock_pid = _pid
         self._pid: int | None = None  # the process whose refresher is running
         self._wake: Callable[[], None] = _nothing
         slots = tuple((p.secrets, None) for p in self._parts)
@@ -312,7 +312,7 @@ class KeySource:
         static = self._static
         if static is not None:
             return static
-        if self._pid != os.getpid():
+        if self._pid != _pid:
             self._start()
         state = self._state
         now = self._clock()
@@ -402,7 +402,7 @@ class KeySource:
 
     def _start(self) -> None:
         with _START_LOCK:
-            pid = os.getpid()
+            pid = _pid
             if self._pid == pid:
                 return
             if self._lock_pid != pid:
@@ -412,8 +412,8 @@ class KeySource:
                 self._lock_pid = pid
             try:
                 self._wake = self._scheduler(self)
-            except RuntimeError:  # no new threads (interpreter shutting down)
-                self._wake = _nothing
+            except RuntimeError:  # no new thread now (interpreter shutting down): next time
+                return
             self._pid = pid
 
 
@@ -454,14 +454,18 @@ def _nothing() -> None:
 
 
 _START_LOCK = threading.Lock()
+# This process's id, kept current by a fork hook: os.getpid() is a system call, and
+# current() compares it on every request to notice that it runs in a new worker.
+_pid = os.getpid()
 
 
 def _after_fork() -> None:
-    global _START_LOCK
+    global _START_LOCK, _pid
     _START_LOCK = threading.Lock()  # a thread of the parent may have held it
+    _pid = os.getpid()
 
 
-if hasattr(os, "register_at_fork"):
+if hasattr(os, "register_at_fork"):  # every platform with fork()
     os.register_at_fork(after_in_child=_after_fork)
 
 
