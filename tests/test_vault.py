@@ -1,17 +1,21 @@
-"""vault_kv against a stand-in Vault KV v2 server on 127.0.0.1."""
+"""vault_kv against a stand-in Vault KV v2 server on 127.0.0.1.
+
+Refreshes are driven with ``refresh_now()`` and a scheduler that starts nothing, except in
+the hung-Vault test, which uses the real refresher thread with bounded waits."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from webhook_guard.core.keys import KeySet
-from webhook_guard.keysources import resolve
+from webhook_guard.keysources import KeySource, resolve
 from webhook_guard.testing import FrozenClock
 from webhook_guard.vault import VaultError, vault_kv
 
@@ -23,11 +27,16 @@ class Vault:
         self.data: dict[str, str] = {"current": "secret-one"}
         self.up = True
         self.requests = 0
+        self.hang: threading.Event | None = None  # set: requests wait (bounded) for it
+        self.hit = threading.Event()
         vault = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 vault.requests += 1
+                vault.hit.set()
+                if vault.hang is not None:
+                    vault.hang.wait(10)
                 if not vault.up:
                     self.send_response(503)
                     self.end_headers()
@@ -56,11 +65,18 @@ class Vault:
 @pytest.fixture
 def vault() -> Iterator[Vault]:
     stand_in = Vault()
-    thread = threading.Thread(target=stand_in.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=stand_in.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield stand_in
+    if stand_in.hang is not None:
+        stand_in.hang.set()
     stand_in.server.shutdown()
     stand_in.server.server_close()
+
+
+def no_thread(source: KeySource) -> Callable[[], None]:
+    """A scheduler that starts nothing: the test refreshes with ``refresh_now()``."""
+    return lambda: None
 
 
 def ids(keys: KeySet) -> list[bytes]:
@@ -77,21 +93,65 @@ def test_rotation_followed_after_ttl_and_grace_then_fail_closed(vault: Vault) ->
         ttl=60,
         clock=clock,
     )
-    source = resolve(source_fn, route="/hooks/github", grace=300, clock=clock)
+    source = resolve(source_fn, route="/hooks/github", grace=300, clock=clock, scheduler=no_thread)
     assert ids(source.current()) == [b"secret-one"]
+    assert (vault.requests, source.next_refresh) == (1, 60)  # start-up read; ttl = interval
     vault.data = {"current": "secret-two", "previous": "secret-one"}
-    clock.advance(30)
-    assert ids(source.current()) == [b"secret-one"]  # cached within the ttl
-    clock.advance(31)
+    clock.advance(61)
+    assert ids(source.current()) == [b"secret-one"]  # the request path never calls Vault
+    assert vault.requests == 1
+    assert source.refresh_now() is True  # what the background thread does when due
     assert ids(source.current()) == [b"secret-two", b"secret-one"]
     vault.up = False
     clock.advance(61)
+    assert source.refresh_now() is False
     assert ids(source.current()) == [b"secret-two", b"secret-one"]  # last good, in grace
+    assert 0.5 <= source.next_refresh - clock() <= 1  # retried after a back-off, not the ttl
     clock.advance(301)
     assert ids(source.current()) == []  # grace over: fail closed
     vault.up = True
-    clock.advance(61)
+    assert source.refresh_now() is True
     assert ids(source.current()) == [b"secret-two", b"secret-one"]
+
+
+def test_grace_option_is_the_sources_grace(vault: Vault) -> None:
+    clock = FrozenClock(0.0)
+    fetch = vault_kv(vault.address, "webhooks/github", field="current", token=TOKEN, grace=30)
+    source = resolve(fetch, route="/hooks/github", clock=clock, scheduler=no_thread)
+    vault.up = False
+    source.refresh_now()
+    clock.advance(30)
+    assert ids(source.current()) == [b"secret-one"]
+    clock.advance(1)
+    assert ids(source.current()) == []
+
+
+def test_hung_vault_never_blocks_the_request_path(vault: Vault) -> None:
+    """The issue's scenario (real refresher thread): Vault accepts and never answers."""
+    clock = FrozenClock(0.0)
+    fetch = vault_kv(vault.address, "webhooks/github", field="current", token=TOKEN, ttl=60)
+    source = resolve(fetch, route="/hooks/github", clock=clock)
+    assert ids(source.current()) == [b"secret-one"]
+    vault.hang, vault.hit = threading.Event(), threading.Event()
+    vault.data = {"current": "secret-two"}
+    clock.advance(60)
+    slowest = 0.0
+    for _ in range(20):
+        started = time.perf_counter()
+        assert ids(source.current()) == [b"secret-one"]
+        slowest = max(slowest, time.perf_counter() - started)
+    assert vault.hit.wait(5)  # the refresher thread is inside the Vault request
+    for _ in range(20):
+        started = time.perf_counter()
+        assert ids(source.current()) == [b"secret-one"]
+        slowest = max(slowest, time.perf_counter() - started)
+    assert slowest < 0.1  # nothing waits for Vault (it would take the test's 10 s)
+    assert vault.requests == 2  # one refresh in flight, however many requests
+    vault.hang.set()
+    deadline = time.monotonic() + 5
+    while ids(source.current()) != [b"secret-two"] and time.monotonic() < deadline:
+        vault.hit.wait(0.01)
+    assert ids(source.current()) == [b"secret-two"]
 
 
 def test_wrong_token_fails_without_leaking(vault: Vault) -> None:

@@ -3,45 +3,75 @@
 This is where secrets are read (I/O), which is why it lives outside ``core``.
 
 - Literals and ``env:`` are read once, at start-up.
-- ``file:`` (Docker and Kubernetes secret files) is read at start-up and re-read when the
-  file changes (checked at most once a second), so a rotated file takes effect without
-  a restart.
-- A callable is called for every request (wrap it in ``cached`` for a vault or KMS).
-- A source that fails at run time keeps serving its last good value for ``grace``
-  seconds, then yields no key: requests are refused (fail closed).
+- ``file:`` (Docker and Kubernetes secret files) and callables (vaults, KMS) are read once
+  at start-up, synchronously, so a configuration mistake raises there. After that they are
+  refreshed in the background, never on the request path: ``KeySource.current()`` only
+  returns the last good keys (stale-while-revalidate).
+- Refresh intervals: a file is checked for changes every second
+  (``FILE_CHECK_INTERVAL``); a callable is called every ``DEFAULT_REFRESH`` seconds, or
+  every ``ttl`` seconds when wrapped in ``cached(fn, ttl=...)`` (``vault_kv`` is).
+- One refresh at a time per source, on one daemon thread per source and process, started
+  by the first request the process serves (so after a fork: gunicorn ``--preload`` too),
+  never at import time.
+- A failed refresh is retried with exponential back-off (1 s, 2 s, 4 s ... capped at 60 s).
+  Meanwhile the last good keys keep verifying for ``grace`` seconds (5 minutes by default),
+  counted from the first attempt that did not succeed (a refresh that hangs counts from
+  its start); then the source yields no key and requests are refused (fail closed) until
+  a refresh succeeds again.
 - ``Key`` adds an id and a validity window (``not_before``/``not_after``) to a reference.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
+import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.scheme import SecretSpec
 from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.observability import logger
 
 __all__ = (
+    "BACKOFF_CAP",
     "DEFAULT_GRACE",
+    "DEFAULT_REFRESH",
+    "FILE_CHECK_INTERVAL",
+    "Cached",
     "Key",
     "KeySource",
+    "Scheduler",
     "cached",
     "is_literal",
     "parse_instant",
     "resolve",
     "resolve_one",
+    "thread_scheduler",
 )
 
 #: Seconds a failing run-time source keeps serving its last good value.
 DEFAULT_GRACE = 300.0
 #: Seconds between two checks of a secret file for changes.
 FILE_CHECK_INTERVAL = 1.0
+#: Seconds between two calls of a secret callable not wrapped in ``cached``.
+DEFAULT_REFRESH = 10.0
+#: First retry delay after a failed refresh; doubled per failure up to ``BACKOFF_CAP``.
+BACKOFF_BASE = 1.0
+#: Longest delay between two attempts while a source is failing.
+BACKOFF_CAP = 60.0
+#: Shortest refresh interval (a ``cached`` ttl below it is raised to it).
+MIN_REFRESH = 0.1
 
 Clock = Callable[[], float]
+#: Starts the background refresh of a source in the current process and returns a
+#: function that asks for an early refresh (the request path calls it when one is overdue).
+Scheduler = Callable[["KeySource"], Callable[[], None]]
 
 
 def parse_instant(value: Any, *, what: str = "date") -> float | None:
@@ -135,126 +165,428 @@ def is_literal(ref: object) -> bool:
     return isinstance(ref, (str, bytes)) and not is_reference(ref)
 
 
-class _Entry:
-    """One key of a route: fixed, or re-read from a file when it changes."""
+# -- what a dynamic source is made of -----------------------------------------------------
 
-    __slots__ = ("_checked", "_failed_since", "_lock", "_stamp", "meta", "path", "secret")
 
-    def __init__(self, secret: Secret, path: str | None, meta: dict[str, Any]) -> None:
-        self.secret: Secret | None = secret
+class _Fixed:
+    """A literal or ``env:`` key next to file keys: never changes."""
+
+    __slots__ = ("secrets",)
+
+    def __init__(self, secret: Secret) -> None:
+        self.secrets = (secret,)
+
+    def load(self) -> tuple[Secret, ...]:
+        return self.secrets
+
+
+class _File:
+    """A ``file:`` key: re-read when the file's stamp (mtime, size, inode) changes."""
+
+    __slots__ = ("_stamp", "meta", "path", "secrets")
+
+    def __init__(self, secret: Secret, path: str, meta: dict[str, Any]) -> None:
+        self.secrets = (secret,)
         self.path = path
         self.meta = meta
-        self._stamp = _file_stamp(path) if path else None
-        self._checked = 0.0
-        self._failed_since: float | None = None
-        self._lock = threading.Lock()
+        self._stamp = _file_stamp(path)
 
-    def current(self, now: float, grace: float) -> Secret | None:
-        if self.path is None or now - self._checked < FILE_CHECK_INTERVAL:
-            return self.secret
-        with self._lock:
-            self._checked = now
-            try:
-                stamp = _file_stamp(self.path)
-                if stamp != self._stamp:
-                    data = _read_file(self.path)
-                    self.secret = Secret(data, key_id=self.meta["key_id"], **self._windows())
-                    self._stamp = stamp
-                self._failed_since = None
-            except (OSError, ValueError):
-                if self._failed_since is None:
-                    self._failed_since = now
-                if now - self._failed_since > grace:
-                    self.secret = None  # fail closed once the grace period is over
-            return self.secret
+    def load(self) -> tuple[Secret, ...]:
+        stamp = _file_stamp(self.path)
+        if stamp != self._stamp:
+            data = _read_file(self.path)
+            self.secrets = (Secret(data, **self.meta),)
+            self._stamp = stamp
+        return self.secrets
 
-    def _windows(self) -> dict[str, Any]:
-        return {k: self.meta[k] for k in ("not_before", "not_after", "created")}
+
+class _Call:
+    """A callable returning the current value(s): a string, a list, or ``{key_id: value}``."""
+
+    __slots__ = ("_raw", "fn", "secrets")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self._raw: Any = None
+        self.secrets: tuple[Secret, ...] = ()
+
+    def load(self) -> tuple[Secret, ...]:
+        raw = _frozen(self.fn())
+        if self.secrets and raw == self._raw:
+            return self.secrets  # unchanged: keep the Secret objects and their HMAC states
+        secrets = tuple(_literal_keys(raw, prefix="callable"))
+        if not secrets:
+            raise ValueError("no key")
+        self._raw, self.secrets = raw, secrets
+        return secrets
+
+
+_Part = _Fixed | _File | _Call
+#: One part's keys and since when it has been failing (None: it is not).
+_Slot = tuple[tuple[Secret, ...], "float | None"]
+
+
+class _State:
+    """A snapshot the request path reads with one attribute access (replaced, not changed,
+    by a refresh; only ``expired_noted`` is set, so an outage is logged once)."""
+
+    __slots__ = ("deadline", "expired_noted", "failures", "keys", "next_at", "slots")
+
+    def __init__(
+        self, slots: tuple[_Slot, ...], keys: KeySet, next_at: float, failures: int, grace: float
+    ) -> None:
+        self.slots = slots
+        self.keys = keys
+        self.next_at = next_at
+        self.failures = failures
+        self.deadline = min((t + grace for _, t in slots if t is not None), default=math.inf)
+        self.expired_noted = False
+
+    def degraded(self, now: float, grace: float) -> KeySet:
+        """The keys of the parts still within their grace period."""
+        return KeySet(
+            s for secrets, t in self.slots if t is None or now - t <= grace for s in secrets
+        )
 
 
 class KeySource:
-    """The current ``KeySet`` of a route (see the module docstring for the rules)."""
+    """The current ``KeySet`` of a route (see the module docstring for the rules).
 
-    __slots__ = ("_cache", "_clock", "_dynamic", "_entries", "_failed_since", "_grace", "_static")
+    ``current()`` is what the guard calls once per request. It never waits for a refresh:
+    it returns the last good keys, asks the background refresher for an early refresh when
+    one is overdue, and returns no key once the source has failed for longer than ``grace``.
+
+    :param static: the keys of a source that never changes (literals, ``env:``).
+    :param parts: the parts of a refreshed source (files, a callable), read at start-up.
+    :param interval: seconds between two refreshes of a healthy source.
+    :param grace: seconds a failing source keeps serving its last good keys.
+    :param clock: seconds; the guard's clock (injected in tests).
+    :param scheduler: starts the background refresher (``thread_scheduler`` by default);
+        tests pass one that starts nothing and drive refreshes with ``refresh_now()``.
+    :param route: the route pattern, for logs.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_grace",
+        "_interval",
+        "_lock",
+        "_lock_pid",
+        "_parts",
+        "_pid",
+        "_scheduler",
+        "_state",
+        "_static",
+        "_wake",
+        "route",
+    )
 
     def __init__(
         self,
-        static: KeySet | None,
-        dynamic: Callable[[], Any] | None = None,
+        static: KeySet | None = None,
         *,
-        entries: Sequence[_Entry] = (),
+        parts: Sequence[_Part] = (),
+        interval: float = DEFAULT_REFRESH,
         grace: float = DEFAULT_GRACE,
         clock: Clock = time.monotonic,
+        scheduler: Scheduler | None = None,
+        route: str = "",
     ) -> None:
         self._static = static
-        self._dynamic = dynamic
-        self._entries = tuple(entries)
-        self._grace = grace
+        self._parts = tuple(parts)
+        self._interval = max(float(interval), MIN_REFRESH)
+        self._grace = float(grace)
         self._clock = clock
-        self._cache: tuple[Any, KeySet] | None = None
-        self._failed_since: float | None = None
+        self._scheduler = scheduler or thread_scheduler
+        self.route = route
+        self._lock = threading.Lock()  # held while a refresh runs: one in flight per source
+        self._lock_pid = _pid
+        self._pid: int | None = None  # the process whose refresher is running
+        self._wake: Callable[[], None] = _nothing
+        slots = tuple((p.secrets, None) for p in self._parts)
+        self._state = _State(slots, _flatten(slots), clock() + self._interval, 0, self._grace)
 
     def current(self) -> KeySet:
-        """The keys to verify with now. A source past its grace period yields no keys."""
-        if self._static is not None:
-            return self._static
-        if self._entries:
-            now = self._clock()
-            secrets = tuple(e.current(now, self._grace) for e in self._entries)
-            cached = self._cache
-            if cached is not None and cached[0] == secrets:
-                return cached[1]
-            keys = KeySet(s for s in secrets if s is not None)
-            self._cache = (secrets, keys)
-            return keys
-        return self._call()
+        """The keys to verify with now; no keys once the source is past its grace period."""
+        static = self._static
+        if static is not None:
+            return static
+        if self._pid != _pid:
+            self._start()
+        state = self._state
+        now = self._clock()
+        if now >= state.next_at and not self._lock.locked():
+            self._wake()
+        if now > state.deadline:
+            if not state.expired_noted:
+                state.expired_noted = True
+                _log_expired(self)
+            return state.degraded(now, self._grace)
+        return state.keys
 
-    def _call(self) -> KeySet:
-        if self._dynamic is None:
-            return KeySet(())
+    @property
+    def refreshing(self) -> bool:
+        """True for a source refreshed in the background (files, callables)."""
+        return self._static is None
+
+    @property
+    def next_refresh(self) -> float:
+        """When the next refresh is due, on the source's clock (``inf`` for a fixed source)."""
+        return math.inf if self._static is not None else self._state.next_at
+
+    @property
+    def failures(self) -> int:
+        """Failed refreshes in a row (0 when the last one succeeded)."""
+        return 0 if self._static is not None else self._state.failures
+
+    def refresh_now(self) -> bool:
+        """Refresh on the calling thread; True when it succeeded.
+
+        Returns False at once, calling nothing, when a refresh is already in flight.
+        """
+        lock = self._lock
+        if self._static is not None or not lock.acquire(blocking=False):
+            return False
         try:
-            values = self._dynamic()
-            cached = self._cache
-            if cached is not None and cached[0] == values:
-                keys = cached[1]
-            else:
-                keys = KeySet(_literal_keys(values, prefix="callable"))
-                self._cache = (values, keys)
-            if not keys:
-                raise ValueError("no key")
-        except Exception:
-            now = self._clock()
-            if self._failed_since is None:
-                self._failed_since = now
-            if self._cache is not None and now - self._failed_since <= self._grace:
-                return self._cache[1]
-            return KeySet(())
-        self._failed_since = None
-        return keys
+            return self._refresh()
+        finally:
+            lock.release()
+
+    def _due_in(self) -> float:
+        """Seconds until the next refresh (<= 0: due now); a clock set back counts as due."""
+        delay = self._state.next_at - self._clock()
+        return 0.0 if delay > max(self._interval, BACKOFF_CAP) else delay
+
+    def _refresh_if_due(self) -> None:
+        with self._lock:  # waits for a refresh_now() in flight, then looks again
+            if self._due_in() <= 0:
+                self._refresh()
+
+    def _refresh(self) -> bool:
+        before = self._state
+        started = self._clock()
+        # While the attempt runs its start counts as the start of trouble, so a refresh that
+        # hangs fails closed after the grace period like one that raises.
+        attempt = tuple((s, started if t is None else t) for s, t in before.slots)
+        self._state = _State(attempt, before.keys, before.next_at, before.failures, self._grace)
+        self._state.expired_noted = before.expired_noted
+        slots: list[_Slot] = []
+        error: str | None = None
+        for part, (secrets, trouble) in zip(self._parts, before.slots, strict=True):
+            try:
+                slots.append((part.load(), None))
+            except Exception as exc:  # any failure of user code or I/O keeps the last good keys
+                error = error or type(exc).__name__
+                slots.append((secrets, started if trouble is None else trouble))
+        new = tuple(slots)
+        same = all(a[0] is b[0] for a, b in zip(new, before.slots, strict=True))
+        keys = before.keys if same else _flatten(new)
+        failures = 0 if error is None else before.failures + 1
+        now = self._clock()
+        next_at = now + (self._interval if error is None else self._backoff(failures))
+        state = _State(new, keys, next_at, failures, self._grace)
+        state.expired_noted = before.expired_noted and error is not None  # once per outage
+        self._state = state
+        if error is not None and failures == 1:
+            _log_failed(self, error)
+        elif error is None and before.failures:
+            _log_recovered(self, before.failures)
+        return error is None
+
+    def _backoff(self, failures: int) -> float:
+        cap = min(BACKOFF_CAP, max(self._grace / 4, BACKOFF_BASE))
+        delay = min(cap, BACKOFF_BASE * 2.0 ** min(failures - 1, 32))
+        # Jitter spreads the retries of many workers after a shared vault outage.
+        return delay * (0.5 + 0.5 * random.random())  # noqa: S311 - not for security
+
+    def _start(self) -> None:
+        with _START_LOCK:
+            pid = _pid
+            if self._pid == pid:
+                return
+            if self._lock_pid != pid:
+                # A refresh in flight in the parent did not survive the fork: its lock would
+                # stay held for ever.
+                self._lock = threading.Lock()
+                self._lock_pid = pid
+            try:
+                self._wake = self._scheduler(self)
+            except RuntimeError:  # no new thread now (interpreter shutting down): next time
+                return
+            self._pid = pid
+
+
+def thread_scheduler(source: KeySource) -> Callable[[], None]:
+    """The default ``Scheduler``: one daemon thread refreshing ``source`` when it is due.
+
+    The thread holds only a weak reference and stops once the source is garbage.
+    """
+    wake = threading.Event()
+    weakref.finalize(source, wake.set)
+    thread = threading.Thread(
+        target=_refresh_loop,
+        args=(weakref.ref(source), wake),
+        name=f"webhook_guard keys {source.route}",
+        daemon=True,
+    )
+    thread.start()
+    return wake.set
+
+
+def _refresh_loop(ref: weakref.ref[KeySource], wake: threading.Event) -> None:
+    while True:
+        wake.clear()
+        source = ref()
+        if source is None:
+            return
+        delay = source._due_in()
+        if delay <= 0:
+            source._refresh_if_due()
+            del source
+            continue
+        del source  # hold no reference while waiting, so the source can be collected
+        wake.wait(delay)
+
+
+def _nothing() -> None:
+    return None
+
+
+_START_LOCK = threading.Lock()
+# This process's id, kept current by a fork hook: os.getpid() is a system call, and
+# current() compares it on every request to notice that it runs in a new worker.
+_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _START_LOCK, _pid
+    _START_LOCK = threading.Lock()  # a thread of the parent may have held it
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):  # every platform with fork()
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _flatten(slots: Sequence[_Slot]) -> KeySet:
+    return KeySet(s for secrets, _ in slots for s in secrets)
+
+
+def _frozen(value: Any) -> Any:
+    """A value to compare with the next call's (a mutated list or dict must not look equal)."""
+    if isinstance(value, Mapping):
+        return dict(value.items())
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return tuple(value)
+    return value
+
+
+def _log_failed(source: KeySource, error: str) -> None:
+    logger.warning(
+        "webhook_guard: the secret source of route %s failed to refresh (%s); its last good"
+        " keys verify for up to %.0f s while it is retried",
+        source.route,
+        error,
+        source._grace,
+        extra={
+            "webhook_guard": {
+                "event": "webhook_guard.keysource_failed",
+                "route": source.route,
+                "error": error,
+            }
+        },
+    )
+
+
+def _log_expired(source: KeySource) -> None:
+    logger.error(
+        "webhook_guard: the secret source of route %s has not refreshed for longer than its"
+        " grace period; the route refuses requests (no_active_key) until it recovers",
+        source.route,
+        extra={
+            "webhook_guard": {"event": "webhook_guard.keysource_expired", "route": source.route}
+        },
+    )
+
+
+def _log_recovered(source: KeySource, failures: int) -> None:
+    logger.info(
+        "webhook_guard: the secret source of route %s refreshed again after %d failures",
+        source.route,
+        failures,
+        extra={
+            "webhook_guard": {"event": "webhook_guard.keysource_recovered", "route": source.route}
+        },
+    )
+
+
+# -- cached ---------------------------------------------------------------------------------
+
+
+class Cached:
+    """A callable secret source with a refresh interval (made by ``cached``)."""
+
+    __slots__ = ("_lock", "_state", "clock", "grace", "source", "ttl")
+
+    def __init__(
+        self, source: Callable[[], Any], *, ttl: float, grace: float | None, clock: Clock
+    ) -> None:
+        if not callable(source):
+            raise TypeError("cached() needs a callable")
+        if ttl < 0 or (grace is not None and grace < 0):
+            raise ValueError("ttl and grace must be >= 0")
+        self.source = source
+        self.ttl = float(ttl)
+        self.grace = grace
+        self.clock = clock
+        self._state: tuple[float, Any] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        """The value, calling the source when the last one is ``ttl`` seconds old."""
+        state = self._state
+        if state is not None and self.clock() - state[0] < self.ttl:
+            return state[1]
+        with self._lock:
+            state = self._state
+            if state is not None and self.clock() - state[0] < self.ttl:
+                return state[1]
+            return self.refresh()
+
+    def refresh(self) -> Any:
+        """Call the source now and keep its value (what the background refresh does)."""
+        value = self.source()
+        self._state = (self.clock(), value)
+        return value
+
+    def __repr__(self) -> str:
+        return f"cached({getattr(self.source, '__qualname__', 'source')}, ttl={self.ttl:g})"
 
 
 def cached(
-    source: Callable[[], Any], *, ttl: float = 60.0, clock: Clock = time.monotonic
-) -> Callable[[], Any]:
-    """Call ``source`` at most once every ``ttl`` seconds (for vaults and KMS).
+    source: Callable[[], Any],
+    *,
+    ttl: float = 60.0,
+    grace: float | None = None,
+    clock: Clock = time.monotonic,
+) -> Cached:
+    """A secret source refreshed every ``ttl`` seconds (for vaults and KMS).
 
-    A failure is raised to the guard, which keeps the last good value for its grace period.
+    - As a route's secret (``github(secret=cached(fetch, ttl=60))``): ``source`` is called
+      once at start-up, then every ``ttl`` seconds on a background thread, never on the
+      request path. A failure is retried with back-off while the last good value keeps
+      verifying for ``grace`` seconds (default ``DEFAULT_GRACE``), then the route fails
+      closed until ``source`` answers again.
+    - Called directly, it returns the last value, calling ``source`` (on the calling
+      thread) when that value is ``ttl`` seconds old; a failure is raised.
+
+    :param source: returns a string, a list of strings (newest first) or ``{key_id: value}``.
+    :param ttl: seconds between two calls of ``source`` (at least 0.1 s in the background).
+    :param grace: seconds a failing source keeps its last good value (None: the default).
+    :param clock: seconds, for the direct-call cache (injected in tests).
     """
-    state: dict[str, Any] = {}
-    lock = threading.Lock()
-
-    def current() -> Any:
-        now = clock()
-        if "value" in state and now - state["at"] < ttl:
-            return state["value"]
-        with lock:
-            if "value" in state and now - state["at"] < ttl:
-                return state["value"]
-            value = source()
-            state["value"], state["at"] = value, now
-            return value
-
-    return current
+    return Cached(source, ttl=ttl, grace=grace, clock=clock)
 
 
 def _literal_keys(values: Any, *, prefix: str) -> list[Secret]:
@@ -321,7 +653,7 @@ def _read_ref(ref: str | bytes, *, route: str, index: int, key_id: str | None) -
     return Secret(ref, key_id=key_id or f"#{index}")
 
 
-def _entry(ref: Any, *, route: str, index: int, key_id: str | None) -> _Entry:
+def _part(ref: Any, *, route: str, index: int, key_id: str | None) -> _Fixed | _File:
     meta: dict[str, Any] = {"not_before": None, "not_after": None, "created": None}
     if isinstance(ref, Mapping):
         try:
@@ -340,8 +672,15 @@ def _entry(ref: Any, *, route: str, index: int, key_id: str | None) -> _Entry:
     except ValueError as exc:
         raise ConfigurationError(f"route {route!r}: {exc}", code="webhook_guard.E005") from None
     meta["key_id"] = secret.key_id
-    path = ref[5:] if isinstance(ref, str) and ref.startswith("file:") else None
-    return _Entry(secret, path, meta)
+    if isinstance(ref, str) and ref.startswith("file:"):
+        try:
+            return _File(secret, ref[5:], meta)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"route {route!r}: cannot read secret file {ref[5:]!r} ({exc.strerror})",
+                code="webhook_guard.E002",
+            ) from None
+    return _Fixed(secret)
 
 
 def resolve(
@@ -350,13 +689,21 @@ def resolve(
     route: str,
     grace: float = DEFAULT_GRACE,
     clock: Clock = time.monotonic,
+    scheduler: Scheduler | None = None,
 ) -> KeySource:
     """Resolve a route's secret specification, raising ``ConfigurationError`` at start-up.
 
+    Files and callables are read here, once, on the calling thread; afterwards they are
+    refreshed in the background (see the module docstring).
+
     :param spec: a reference, a ``Key``, a list of them (newest first), a mapping of key id
-        to reference, or a callable returning the current value(s).
+        to reference, or a callable returning the current value(s) (``cached(fn, ttl=...)``
+        to choose its refresh interval).
     :param route: the route pattern, named in error messages (never the secret).
-    :param grace: seconds a failing run-time source keeps its last good value.
+    :param grace: seconds a failing run-time source keeps its last good value (a
+        ``cached`` source's own ``grace`` wins).
+    :param clock: seconds; the guard's clock (injected in tests).
+    :param scheduler: starts the background refresh (``thread_scheduler`` by default).
     """
     if spec is None or (isinstance(spec, (list, tuple, dict)) and not spec):
         raise ConfigurationError(
@@ -364,13 +711,27 @@ def resolve(
             code="webhook_guard.E003",
         )
     if callable(spec) and not isinstance(spec, Key):
-        source = KeySource(None, spec, grace=grace, clock=clock)
-        if not source.current():
+        interval, fn = DEFAULT_REFRESH, spec
+        if isinstance(spec, Cached):
+            interval, fn = spec.ttl, spec.refresh
+            grace = grace if spec.grace is None else spec.grace
+        part = _Call(fn)
+        try:
+            part.load()
+        except Exception as exc:
             raise ConfigurationError(
-                f"route {route!r}: the secret callable returned no usable secret",
+                f"route {route!r}: the secret callable returned no usable secret"
+                f" ({type(exc).__name__})",
                 code="webhook_guard.E002",
-            )
-        return source
+            ) from None
+        return KeySource(
+            parts=[part],
+            interval=interval,
+            grace=grace,
+            clock=clock,
+            scheduler=scheduler,
+            route=route,
+        )
     items: list[tuple[str | None, Any]]
     if isinstance(spec, (str, bytes, Key)):
         items = [(None, spec)]
@@ -382,12 +743,19 @@ def resolve(
         items = [(None, spec)]
     else:
         items = [(None, v) for v in spec]
-    entries = [_entry(ref, route=route, index=i, key_id=kid) for i, (kid, ref) in enumerate(items)]
-    ids = [e.meta["key_id"] for e in entries]
+    parts = [_part(ref, route=route, index=i, key_id=kid) for i, (kid, ref) in enumerate(items)]
+    ids = [s.key_id for p in parts for s in p.secrets]
     if len(set(ids)) != len(ids):
         raise ConfigurationError(
             f"route {route!r}: key ids repeat: {ids}", code="webhook_guard.E002"
         )
-    if any(e.path for e in entries):
-        return KeySource(None, entries=entries, grace=grace, clock=clock)
-    return KeySource(KeySet(e.secret for e in entries if e.secret is not None))
+    if any(isinstance(p, _File) for p in parts):
+        return KeySource(
+            parts=parts,
+            interval=FILE_CHECK_INTERVAL,
+            grace=grace,
+            clock=clock,
+            scheduler=scheduler,
+            route=route,
+        )
+    return KeySource(KeySet(s for p in parts for s in p.secrets))

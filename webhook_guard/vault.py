@@ -5,9 +5,12 @@
     from webhook_guard.vault import vault_kv
     github(secret=vault_kv("https://vault:8200", "webhooks/github", fields=["current", "previous"]))
 
-The value is cached for ``ttl`` seconds. A failed fetch raises, so the guard keeps the last
-good keys for its grace period, then fails closed. Neither the token nor the secret ever
-appears in an exception message.
+As a route's secret it is fetched once at start-up, then every ``ttl`` seconds on a
+background thread, never on the request path: a slow or hung Vault delays nobody's
+request. A failed fetch (an error, or no answer within ``timeout``) is retried with
+back-off while the last good keys keep verifying for the grace period; then the route
+fails closed (401 ``no_active_key``) until Vault answers again. Neither the token nor the
+secret ever appears in an exception message or a log.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from webhook_guard.keysources import cached, resolve_one
+from webhook_guard.keysources import Cached, cached, resolve_one
 
 __all__ = ("VaultError", "vault_kv")
 
@@ -39,11 +42,23 @@ def vault_kv(
     namespace: str | None = None,
     timeout: float = 2.0,
     ttl: float = 60.0,
+    grace: float | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> Callable[[], Any]:
-    """A cached callable returning the secret at ``path`` (``fields``: ``{field: value}``).
+) -> Cached:
+    """A secret source returning the secret at ``path`` (``fields``: ``{field: value}``).
 
+    :param address: the Vault address, ``https://vault:8200``.
+    :param path: the secret's path under the KV v2 ``mount``.
+    :param field: the field holding the secret.
+    :param fields: several fields, newest first (a rotation); their names are the key ids.
+    :param mount: the KV v2 mount point.
     :param token: the Vault token reference (literal, ``env:`` or ``file:``), read now.
+    :param namespace: the Vault Enterprise namespace.
+    :param timeout: seconds to wait for Vault; a fetch that takes longer has failed.
+    :param ttl: seconds between two fetches (see ``keysources.cached``).
+    :param grace: seconds the last good keys verify while Vault fails (None: the guard's
+        default, 5 minutes).
+    :param clock: seconds, for the cache when the source is called directly (tests).
     """
     token_value = resolve_one(token, route=f"vault:{path}", what="vault token").decode()
     url = f"{address.rstrip('/')}/v1/{mount}/data/{path.lstrip('/')}"
@@ -67,4 +82,4 @@ def vault_kv(
             raise VaultError(f"no field {wanted!r} at {path!r}")
         return values if fields is not None else values[field]
 
-    return cached(fetch, ttl=ttl, clock=clock)
+    return cached(fetch, ttl=ttl, grace=grace, clock=clock)
