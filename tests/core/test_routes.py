@@ -92,6 +92,14 @@ def test_multiple_params() -> None:
         pytest.param("/hooks/github%00", id="pct-encoded-nul"),
         pytest.param("/hooks/github\x00", id="nul"),
         pytest.param("/hooks/gith\x00ub", id="nul-inside"),
+        # "$" in a router's regex (Starlette, FastAPI, Django re_path) matches before a
+        # final newline: "^/hooks/github$" matches "/hooks/github\n".
+        pytest.param("/hooks/github\n", id="trailing-newline"),
+        pytest.param("/hooks/dingtalk/\n", id="trailing-slash-newline"),
+        pytest.param("/hooks/git\nhub", id="newline-inside"),
+        pytest.param("/hooks/github%0a", id="pct-encoded-newline"),
+        pytest.param("/hooks/github/api\n", id="newline-in-param"),
+        pytest.param("/events/x\n", id="newline-wildcard"),
         pytest.param("/hooks/github/a%2Fb", id="encoded-slash-in-param"),
         pytest.param("/EVENTS/x", id="case-wildcard"),
         pytest.param("/events//x", id="double-slash-wildcard"),
@@ -183,6 +191,7 @@ def test_normalise_pattern(pattern: str, expected: str) -> None:
         pytest.param("/hooks\\github", id="backslash"),
         pytest.param("/hooks%2Fgithub", id="percent"),
         pytest.param("/hooks\x00", id="nul"),
+        pytest.param("/hooks\n", id="newline"),
         pytest.param("/hooks?x=1", id="query"),
         pytest.param("/hooks#frag", id="fragment"),
         pytest.param("/hooks/*/x", id="wildcard-not-last"),
@@ -225,6 +234,8 @@ def test_invalid_patterns_raise(pattern: str) -> None:
         pytest.param("/hooks/%2e%2e/x", "/x", id="encoded-dotdot"),
         pytest.param("/hooks%5cgithub", "/hooks/github", id="encoded-backslash"),
         pytest.param("/hooks/github%00", "/hooks/github", id="encoded-nul"),
+        pytest.param("/hooks/git\nhub\n", "/hooks/github", id="newline"),
+        pytest.param("/hooks/github%0A", "/hooks/github", id="encoded-newline"),
         pytest.param("relative/path", "/relative/path", id="relative"),
     ],
 )

@@ -7,8 +7,8 @@ trailing slash on the pattern or the request is ignored.
 Matching runs on the same decoded, app-relative path the router sees (``PATH_INFO``;
 ASGI ``path`` minus ``root_path``). A path that is not an exact match but turns into
 one after loosening (case folding, ``//``, dot segments, ``;`` parameters, backslashes,
-percent-decoding, NUL) is *denied*, never passed through: a router or a proxy might
-normalise it onto the guarded handler.
+percent-decoding, NUL, newlines) is *denied*, never passed through: a router or a proxy
+might normalise it onto the guarded handler.
 """
 
 from __future__ import annotations
@@ -26,20 +26,23 @@ __all__ = ("DENY", "Route", "RouteTable", "loosen", "normalise_pattern", "patter
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Characters and sequences a clean path under a guarded prefix never contains.
-_ODD = re.compile(r"//|/\.|[\\;%\x00]")
+_ODD = re.compile(r"//|/\.|[\\;%\x00\n]")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 def _is_odd(path: str) -> bool:
     """``_ODD.search(path)`` without the regex engine (a third of the cost, every request),
     or a path without its leading slash (``POST hooks/github HTTP/1.1``: wsgiref, Werkzeug's
-    dev server and ASGI-to-WSGI adapters hand it on, and routers add the slash)."""
+    dev server and ASGI-to-WSGI adapters hand it on, and routers add the slash). A newline
+    (``/hooks/github%0a``, decoded by every server) is odd: Starlette's route regexes end in
+    ``$``, which matches before a final ``\\n``, so its router runs ``/hooks/github``."""
     return (
         path[:1] != "/"
         or "%" in path
         or ";" in path
         or "\\" in path
         or "\x00" in path
+        or "\n" in path
         or "//" in path
         or "/." in path
     )
@@ -145,7 +148,7 @@ def loosen(path: str) -> str:
         if decoded == text:
             break
         text = decoded
-    text = text.replace("\\", "/").replace("\x00", "")
+    text = text.replace("\\", "/").replace("\x00", "").replace("\n", "")
     segments: list[str] = []
     for raw in text.split("/"):
         segment = raw.split(";", 1)[0]
