@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from logging import INFO
 from typing import TYPE_CHECKING, Any
 
 from webhook_guard._workers import several_processes
-from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Engine, Plan
+from webhook_guard.core.guard import DEFAULT_MAX_BODY, DEFAULT_REPLAY_TTL, Claim, Engine, Plan
 from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.routes import Route, normalise_pattern, patterns_overlap
@@ -224,27 +225,30 @@ class Guard:
         keys = source() if source is not None else _NO_KEYS
         return self.engine.verify(plan, request, keys, self.clock())
 
-    def claim(self, verdict: Verdict) -> str | None:
+    def claim(self, verdict: Verdict) -> Claim | None:
         """Claim ``verdict``'s replay key (sync store): a ``Claim``, or None when the store
         cannot answer (the request is then refused with 503)."""
         store = self.store
         if store is None or self._store_resting():
             return None
         try:
-            return store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+            claim = store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+            return claim if claim.__class__ is Claim else Claim(claim)
         except Exception as exc:  # errors, timeouts, a full store: cannot prove freshness
             self._store_failed(verdict, exc, "claim")
             return None
 
-    async def aclaim(self, verdict: Verdict) -> str | None:
+    async def aclaim(self, verdict: Verdict) -> Claim | None:
         """``claim`` with the store's async client (ASGI)."""
         store = self.store
         if store is None or self._store_resting():
             return None
         try:
             if self._local_store:
-                return store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
-            return await store.aclaim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+                claim = store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+            else:
+                claim = await store.aclaim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
+            return claim if claim.__class__ is Claim else Claim(claim)
         except Exception as exc:
             self._store_failed(verdict, exc, "claim")
             return None
@@ -299,11 +303,11 @@ class Guard:
         """A refusal decided while reading the body (size, timeout, incomplete)."""
         return self.engine.refuse(plan, reason)
 
-    def record(self, verdict: Verdict, started: float, *, method: str = "") -> None:
+    def record(self, verdict: Verdict, started: float, method: str = "") -> None:
         """Log the decision and call the hooks; a failing hook never changes the outcome.
         Costs nothing when no hook is set and the logger is not enabled."""
         hooks = self._hooks
-        if not hooks and not logger.isEnabledFor(decision_level(verdict)):
+        if not hooks and not logger.isEnabledFor(INFO if verdict[0] else decision_level(verdict)):
             return
         duration = time.perf_counter() - started
         log_decision(verdict, duration, method=method)

@@ -14,10 +14,10 @@ closed, not while the client waits.
 
 from __future__ import annotations
 
-import io
-import time
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
+from io import BytesIO
+from time import perf_counter
 from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
@@ -65,51 +65,56 @@ class WSGIWebhookGuard:
     def _guarded(
         self, found: Any, path: str, environ: Environ, start_response: StartResponse
     ) -> Iterable[bytes]:
-        started = time.perf_counter()
+        started = perf_counter()
         guard = self.guard
         if not self._warned and environ.get("wsgi.multiprocess"):
             self._warned = True
             warn_memory_store("the WSGI server runs several processes (wsgi.multiprocess)")
         method = environ.get("REQUEST_METHOD", "GET")
         declared = environ.get("CONTENT_LENGTH")
-        plan = guard.plan(
+        plan = guard.engine.plan(
             found,
-            content_length=(declared,) if declared else (),
-            transfer_encoding=environ.get("HTTP_TRANSFER_ENCODING"),
-            terminated=bool(environ.get("wsgi.input_terminated")),
+            (declared,) if declared else (),
+            environ.get("HTTP_TRANSFER_ENCODING"),
+            bool(environ.get("wsgi.input_terminated")),
         )
-        refusal = plan.refusal
-        if refusal is not None:
-            guard.record(refusal, started, method=method)
-            return _respond(refusal, start_response)
-        body, problem = _read_body(environ.get("wsgi.input"), plan.length, plan.target.max_body)  # type: ignore[union-attr]
+        target = plan.target
+        if target is None or plan.refusal is not None:
+            return self._refuse(plan.refusal, started, method, start_response)  # type: ignore[arg-type]
+        body, problem = _read_body(environ.get("wsgi.input"), plan.length, target.max_body)
         if problem is not None:
-            refusal = guard.refuse(plan, problem)
-            guard.record(refusal, started, method=method)
-            return _respond(refusal, start_response)
+            return self._refuse(guard.refuse(plan, problem), started, method, start_response)
         query = environ.get("QUERY_STRING", "")
         headers = Headers.from_environ(environ)
-        scheme = plan.target.scheme  # type: ignore[union-attr]
+        scheme = target.scheme
         url = _url(guard, plan, environ, path, query, headers) if scheme and scheme.needs_url else ""
         verdict = guard.verify(
             plan, WebhookRequest(method, path, headers, body, query, url, plan.params)
         )
-        if verdict.replay_key is not None and guard.store is not None:
+        store = guard.store
+        if verdict.replay_key is not None and store is not None:
             verdict = guard.settle(plan, verdict, guard.claim(verdict))
-        guard.record(verdict, started, method=method)
+        guard.record(verdict, started, method)
         if not verdict.passes:
             return _respond(verdict, start_response)
         if verdict.response is not None:  # a verified handshake the guard answers itself
             status, response_headers, content = verdict.response
             start_response(_status_line(status), list(response_headers))
             return [content]
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input"] = BytesIO(body)
+        if declared != str(len(body)):
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ[VERDICT_KEY] = verdict
-        if verdict.verified and verdict.replay_key is not None and guard.store is not None:
+        if verdict.verified and verdict.replay_key is not None and store is not None:
             return _Settling(guard, plan, verdict).run(self.app, environ, start_response)
         return self.app(environ, start_response)
+
+    def _refuse(
+        self, verdict: Verdict, started: float, method: str, start_response: StartResponse
+    ) -> list[bytes]:
+        self.guard.record(verdict, started, method)
+        return _respond(verdict, start_response)
 
 
 class _Settling:

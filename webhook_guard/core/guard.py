@@ -18,6 +18,7 @@ Everything that does not depend on the request is computed once per route, in ``
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -33,6 +34,7 @@ __all__ = (
     "CLAIM_DONE",
     "CLAIM_IN_FLIGHT",
     "CLAIM_NEW",
+    "Claim",
     "DEFAULT_MAX_BODY",
     "DEFAULT_REPLAY_TTL",
     "KEY_VERSION",
@@ -56,14 +58,26 @@ REPLAY_MARGIN = 60.0
 KEY_VERSION = b"wg2"
 #: ``body_framing``: no declared length; read until the server signals the end.
 READ_TO_END = -1
-#: The store's answers, as plain strings (``stores.Claim`` is a ``str`` enum of them).
-CLAIM_NEW = "new"
-CLAIM_IN_FLIGHT = "in_flight"
-CLAIM_DONE = "done"
+
+
+class Claim(str, enum.Enum):
+    """A replay store's answer to a claim (see ``webhook_guard.stores``)."""
+
+    NEW = "new"
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+
+
+CLAIM_NEW = Claim.NEW
+CLAIM_IN_FLIGHT = Claim.IN_FLIGHT
+CLAIM_DONE = Claim.DONE
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _MAX_LENGTH_DIGITS = 18
+_new_plan = tuple.__new__
 _INTERNAL = Check(Reason.INTERNAL_ERROR)
+_VERIFIED = Reason.VERIFIED  # a module global: an enum attribute lookup costs ~0.15 µs
+_UNSIGNED = Reason.UNSIGNED
 
 
 def body_framing(
@@ -267,16 +281,22 @@ class Engine:
     def plan(
         self,
         found: tuple[Target, Mapping[str, str]] | object,
-        *,
         content_length: Sequence[str] = (),
         transfer_encoding: str | None = None,
-        terminated: bool = False,
+        terminated: bool = False,  # noqa: FBT001, FBT002 - positional on the hot path
     ) -> Plan:
         """How to read a request ``match`` found (not None): the framing policy of
         ``body_framing`` under the route's limit."""
         if found is DENY:
             return _BAD_PATH_PLAN
         target, params = found  # type: ignore[misc]
+        if transfer_encoding is None and len(content_length) == 1:
+            # The usual request, decided as body_framing would without the call.
+            declared = content_length[0]
+            if declared.isdigit() and declared.isascii() and len(declared) <= _MAX_LENGTH_DIGITS:
+                length = int(declared)
+                if length <= target.max_body:
+                    return _new_plan(Plan, (target, params, length, None))
         framing = body_framing(
             content_length, transfer_encoding, limit=target.max_body, terminated=terminated
         )
@@ -306,7 +326,7 @@ class Engine:
         body = request.body
         if target.unsigned:
             return make_verdict(
-                (False, Reason.UNSIGNED, 200, target.provider, target.pattern, params, None,
+                (False, _UNSIGNED, 200, target.provider, target.pattern, params, None,
                  False, None, None, None, _EMPTY, False, False, body, None)
             )  # fmt: skip
         if keys._windowed:
@@ -317,7 +337,7 @@ class Engine:
             check = target.scheme.check(request, keys, now)  # type: ignore[union-attr]
         except Exception:  # a scheme bug must fail closed, never pass the request
             check = _INTERNAL
-        if check[0] is not Reason.VERIFIED:
+        if check[0] is not _VERIFIED:
             return self._failed(target, check[0], params, body)
         _, key_id, material, timestamp, message_id, details, response = check
         if message_id is None and target.event_id is not None and response is None:
@@ -328,7 +348,7 @@ class Engine:
         if material is not None and target.replay and response is None:
             replay_key = hashlib.sha256(target.namespace + material).hexdigest()[:40]
         return make_verdict(
-            (True, Reason.VERIFIED, 200, target.provider, target.pattern, params, key_id,
+            (True, _VERIFIED, 200, target.provider, target.pattern, params, key_id,
              target.body_signed, message_id, timestamp, replay_key, details, False, False,
              body, response)
         )  # fmt: skip
@@ -342,15 +362,15 @@ class Engine:
 
     # -- 4, 5: the replay claim ---------------------------------------------------------
 
-    def settle(self, plan: Plan, verdict: Verdict, claim: str | None) -> Verdict:
+    def settle(self, plan: Plan, verdict: Verdict, claim: Claim | None) -> Verdict:
         """The final verdict once the store answered ``claim`` for ``verdict.replay_key``
         (None: the store failed, so freshness cannot be proved: 503)."""
-        if claim == CLAIM_NEW:
+        if claim is CLAIM_NEW:
             return verdict
         target: Target = plan.target  # type: ignore[assignment]
-        if claim == CLAIM_DONE:  # the provider's retry of a processed event: acknowledge it
+        if claim is CLAIM_DONE:  # the provider's retry of a processed event: acknowledge it
             settled = make_verdict((False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:]))
-        elif claim == CLAIM_IN_FLIGHT:
+        elif claim is CLAIM_IN_FLIGHT:
             settled = target.refuse(Reason.REPLAYED, plan.params, verdict.body)
         else:
             settled = target.refuse(Reason.STORE_UNAVAILABLE, plan.params, verdict.body)

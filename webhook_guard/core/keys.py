@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-__all__ = ("KeySet", "Secret", "compare")
+__all__ = ("KeySet", "Mac", "Secret", "compare")
 
 
 class Secret:
     """One secret value with a key id.
 
     - ``repr``/``str`` are masked; the value is reachable only through ``value``.
-    - HMAC states are precomputed once per digest and copied per request, which
-      halves the cost of the first HMAC in a request.
+    - The HMAC key schedule is done once per digest: the hash states after the inner and
+      outer padded keys (RFC 2104) are kept and copied per request, so a request's HMAC
+      costs two hash copies and no key setup (about half the cost of ``hmac.new``).
 
     :param value: the secret bytes (str is encoded as UTF-8). Must not be empty or blank.
     :param key_id: a public name for the key, used in verdicts and logs.
@@ -23,7 +25,7 @@ class Secret:
     :param created: epoch seconds the key was created (for rotation reports).
     """
 
-    __slots__ = ("_hmacs", "_value", "created", "key_id", "not_after", "not_before")
+    __slots__ = ("_pads", "_value", "created", "key_id", "not_after", "not_before")
 
     def __init__(
         self,
@@ -44,7 +46,7 @@ class Secret:
         self.not_before = not_before
         self.not_after = not_after
         self.created = created
-        self._hmacs: dict[str, hmac.HMAC] = {}
+        self._pads: dict[str, tuple[Any, Any]] = {}
 
     @property
     def windowed(self) -> bool:
@@ -60,12 +62,24 @@ class Secret:
     def value(self) -> bytes:
         return self._value
 
-    def hmac(self, digest: str) -> hmac.HMAC:
-        """A fresh HMAC object keyed with this secret (from a precomputed state)."""
-        state = self._hmacs.get(digest)
-        if state is None:
-            state = self._hmacs[digest] = hmac.new(self._value, digestmod=getattr(hashlib, digest))
-        return state.copy()
+    def mac(self, digest: str, *parts: bytes) -> bytes:
+        """HMAC(``digest``) of the concatenation of ``parts`` under this secret."""
+        pads = self._pads.get(digest)
+        if pads is None:
+            pads = self._pads[digest] = _pads(self._value, digest)
+        inner = pads[0].copy()
+        for part in parts:
+            inner.update(part)
+        outer = pads[1].copy()
+        outer.update(inner.digest())
+        return outer.digest()  # type: ignore[no-any-return]
+
+    def hmac(self, digest: str) -> Mac:
+        """A fresh HMAC object (``update``/``digest``/``hexdigest``) keyed with this secret."""
+        pads = self._pads.get(digest)
+        if pads is None:
+            pads = self._pads[digest] = _pads(self._value, digest)
+        return Mac(pads[0].copy(), pads[1])
 
     def __repr__(self) -> str:
         return f"Secret(key_id={self.key_id!r}, value=***)"
@@ -79,6 +93,43 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self.key_id)
+
+
+def _pads(key: bytes, digest: str) -> tuple[Any, Any]:
+    """The hash states after ``K ^ ipad`` and ``K ^ opad`` (RFC 2104 section 2)."""
+    constructor = getattr(hashlib, digest)
+    block = constructor().block_size
+    if len(key) > block:
+        key = constructor(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = constructor(key.translate(_IPAD))
+    outer = constructor(key.translate(_OPAD))
+    return inner, outer
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class Mac:
+    """An HMAC in progress over precomputed pad states (what ``Secret.hmac`` returns)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, inner: Any, outer: Any) -> None:
+        self._inner = inner
+        self._outer = outer
+
+    def update(self, data: bytes) -> None:
+        self._inner.update(data)
+
+    def digest(self) -> bytes:
+        outer = self._outer.copy()
+        outer.update(self._inner.digest())
+        return outer.digest()  # type: ignore[no-any-return]
+
+    def hexdigest(self) -> str:
+        return self.digest().hex()
 
 
 class KeySet:

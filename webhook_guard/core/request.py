@@ -97,10 +97,14 @@ class Headers(Mapping[str, str]):
             return list(self._map.get(name.lower(), ()))
         environ = self._environ
         if environ is not None:
-            key = name.upper().replace("-", "_")
-            if "_" in name or not name.isascii() or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = _ENVIRON_KEYS.get(name)
+            if key is None:
+                key = _environ_key(name)
+                if len(_ENVIRON_KEYS) < 4096:  # bounded: names come from configuration
+                    _ENVIRON_KEYS[name] = key
+            if not key:
                 return list(self._index().get(name.lower(), ()))  # rare: the full rules
-            value = environ.get("HTTP_" + key)
+            value = environ.get(key)
             return [value] if isinstance(value, str) else []
         raw = self._raw
         if raw is not None:
@@ -117,6 +121,18 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({len(self._pairs())} fields)"
+
+
+#: Header name -> its WSGI environ key ("" where the full rules apply). Schemes ask for a
+#: handful of fixed names; computing the key each time costs more than the lookup.
+_ENVIRON_KEYS: dict[str, str] = {}
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    if "_" in name or not name.isascii() or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return ""
+    return "HTTP_" + key
 
 
 class WebhookRequest(NamedTuple):

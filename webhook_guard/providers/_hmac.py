@@ -13,9 +13,10 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Sequence
+from hmac import compare_digest
 from typing import Literal
 
-from webhook_guard.core.keys import KeySet, Secret, compare
+from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import (
     Check,
@@ -24,11 +25,16 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
+    verified,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 
 __all__ = ("ALGORITHMS", "ENCODINGS", "HMACScheme", "Template")
+
+_MISSING_SIGNATURE = Check(Reason.MISSING_SIGNATURE)
+_MALFORMED_SIGNATURE = Check(Reason.MALFORMED_SIGNATURE)
+_BAD_SIGNATURE = Check(Reason.BAD_SIGNATURE)
 
 ALGORITHMS = ("sha1", "sha256", "sha512")
 ENCODINGS = ("hex", "base64", "base64url")
@@ -150,6 +156,8 @@ class HMACScheme(Scheme):
         size = hashlib.new(algorithm).digest_size
         self._sig_length = len(prefix) + len(self._encode(bytes(size)))
         self._body_only = self.template.parts == (("body", ""),)
+        self._prefix = prefix.encode("ascii")
+        self._plain_mac = type(self)._mac is HMACScheme._mac
 
     def validate(self) -> None:
         def fail(message: str) -> ConfigurationError:
@@ -180,18 +188,48 @@ class HMACScheme(Scheme):
         return self.window + self.future_window if self.timestamp_header else None
 
     def _mac(self, key: Secret, message: Sequence[bytes]) -> bytes:
-        mac = key.hmac(self.algorithm)
-        for part in message:
-            mac.update(part)
-        return self.prefix.encode("ascii") + self._encode(mac.digest())
+        return self._prefix + self._encode(key.mac(self.algorithm, *message))
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         headers = request.headers
-        signature, ok = single_header(headers, self.header)
-        if signature is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        if not ok or len(signature) != self._sig_length or not signature.startswith(self.prefix):
-            return Check(Reason.MALFORMED_SIGNATURE)
+        values = headers.getlist(self.header)
+        if not values:
+            return _MISSING_SIGNATURE
+        signature = values[0]
+        if len(values) > 1 or len(signature) != self._sig_length or not signature.startswith(self.prefix):
+            return _MALFORMED_SIGNATURE
+        timestamp = None
+        message_id = None
+        if self._body_only:
+            message: Sequence[bytes] = (request.body,)
+        else:
+            found = self._message(request, now)
+            if isinstance(found, Check):
+                return found
+            message, timestamp, message_id = found
+        if not signature.isascii():  # compare_digest would raise on non-ASCII text
+            return _BAD_SIGNATURE
+        received = signature.encode("ascii")
+        plain = self._plain_mac
+        algorithm, prefix, encode = self.algorithm, self._prefix, self._encode
+        identity = None  # the MAC under the first key, whichever key matches
+        for key in keys:
+            if plain:
+                expected = prefix + encode(key.mac(algorithm, *message))
+            else:
+                expected = self._mac(key, message)
+            if identity is None:
+                identity = expected
+            if compare_digest(expected, received):
+                return verified(key.key_id, identity, timestamp, message_id)
+        return _BAD_SIGNATURE
+
+    def _message(
+        self, request: WebhookRequest, now: float
+    ) -> tuple[Sequence[bytes], int | None, str | None] | Check:
+        """The signed bytes of a templated scheme, its timestamp and message id, or the
+        refusal."""
+        headers = request.headers
         timestamp = None
         fields = {"body": request.body}
         if self.timestamp_header:
@@ -212,37 +250,21 @@ class HMACScheme(Scheme):
             if message_id is None or not ok or not message_id.isascii():
                 return Check(Reason.MISSING_SIGNATURE if message_id is None else Reason.BAD_REQUEST)
             fields["id"] = message_id.encode("ascii")
-        if self._body_only:
-            message: Sequence[bytes] = (request.body,)
-        else:
-            wanted = {v.lower() for k, v in self.template.parts if k == "header"}
-            extra: dict[str, str] = {}
-            for name in wanted:
-                value, ok = single_header(headers, name)
-                if value is None or not ok:
-                    return Check(Reason.MISSING_SIGNATURE if value is None else Reason.BAD_REQUEST)
-                extra[name] = value
-            try:  # a non-ASCII method or a value outside latin-1 is a bad request, not a 500
-                fields["method"] = request.method.encode("ascii")
-                fields["path"] = request.path.encode("utf-8", "surrogateescape")
-                fields["query"] = request.query.encode("latin-1")
-                message = self.template.render(fields, extra)
-            except UnicodeEncodeError:
-                return Check(Reason.BAD_REQUEST)
-        identity = None  # the MAC under the first key, whichever key matches
-        for key in keys:
-            expected = self._mac(key, message)
-            if identity is None:
-                identity = expected
-            if compare(expected, signature):
-                return Check(
-                    Reason.VERIFIED,
-                    key_id=key.key_id,
-                    replay_material=identity,
-                    timestamp=timestamp,
-                    message_id=message_id,
-                )
-        return Check(Reason.BAD_SIGNATURE)
+        wanted = {v.lower() for k, v in self.template.parts if k == "header"}
+        extra: dict[str, str] = {}
+        for name in wanted:
+            value, ok = single_header(headers, name)
+            if value is None or not ok:
+                return Check(Reason.MISSING_SIGNATURE if value is None else Reason.BAD_REQUEST)
+            extra[name] = value
+        try:  # a non-ASCII method or a value outside latin-1 is a bad request, not a 500
+            fields["method"] = request.method.encode("ascii")
+            fields["path"] = request.path.encode("utf-8", "surrogateescape")
+            fields["query"] = request.query.encode("latin-1")
+            message = self.template.render(fields, extra)
+        except UnicodeEncodeError:
+            return Check(Reason.BAD_REQUEST)
+        return message, timestamp, message_id
 
     def sign(
         self,

@@ -1,13 +1,5 @@
 from __future__ import annotations
 
-import enum
+from webhook_guard.core.guard import Claim
 
 __all__ = ("Claim",)
-
-
-class Claim(str, enum.Enum):
-    """The answer to a claim of a replay key."""
-
-    NEW = "new"
-    IN_FLIGHT = "in_flight"
-    DONE = "done"

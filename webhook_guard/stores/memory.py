@@ -12,6 +12,7 @@ from webhook_guard.stores._claim import Claim
 __all__ = ("DEFAULT_MAX_ENTRIES", "MemoryReplayStore")
 
 DEFAULT_MAX_ENTRIES = 200_000
+_NEW, _IN_FLIGHT, _DONE = Claim.NEW, Claim.IN_FLIGHT, Claim.DONE
 
 
 class MemoryReplayStore:
@@ -43,29 +44,48 @@ class MemoryReplayStore:
         self._next_sweep = 0.0
 
     def claim(self, key: str, ttl: float) -> Claim:
+        # Lock-free in the usual case: ``dict.setdefault`` is one atomic step under the
+        # GIL, so of two racing claims exactly one inserts its entry. The lock guards the
+        # rare paths that read, then write: replacing an expired entry, sweeping.
+        entries = self._entries
         now = self._clock()
+        if len(entries) >= self.max_entries or now >= self._next_sweep:
+            return self._claim_slowly(key, ttl, now)
+        fresh = (now + ttl, False, now)
+        entry = entries.setdefault(key, fresh)
+        if entry is fresh:
+            return _NEW
+        if entry[0] > now:
+            return _DONE if entry[1] else _IN_FLIGHT
+        return self._claim_slowly(key, ttl, now)
+
+    def _claim_slowly(self, key: str, ttl: float, now: float) -> Claim:
+        entries = self._entries
         with self._lock:
-            entry = self._entries.get(key)
+            if now >= self._next_sweep or len(entries) >= self.max_entries:
+                self._sweep(now)
+            entry = entries.get(key)
             if entry is not None and entry[0] > now:
-                return Claim.DONE if entry[1] else Claim.IN_FLIGHT
-            if entry is None and len(self._entries) >= self.max_entries:
-                self._sweep(now)
-                if len(self._entries) >= self.max_entries:
-                    raise StoreError("memory replay store is full of live keys")
-            elif now >= self._next_sweep:
-                self._sweep(now)
-            self._entries[key] = (now + ttl, False, now)
-            return Claim.NEW
+                return _DONE if entry[1] else _IN_FLIGHT
+            fresh = (now + ttl, False, now)
+            if entry is not None:  # expired: replaced only here, under the lock
+                entries[key] = fresh
+                return _NEW
+            if len(entries) >= self.max_entries:
+                raise StoreError("memory replay store is full of live keys")
+            current = entries.setdefault(key, fresh)  # a lock-free claim may have won
+            if current is fresh:
+                return _NEW
+            return _DONE if current[1] else _IN_FLIGHT
 
     def commit(self, key: str, ttl: float) -> None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and not entry[1]:
-                self._entries[key] = (entry[2] + ttl, True, entry[2])
+        # Only the request holding the claim commits or releases it: no race to guard.
+        entry = self._entries.get(key)
+        if entry is not None and not entry[1]:
+            self._entries[key] = (entry[2] + ttl, True, entry[2])
 
     def release(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+        self._entries.pop(key, None)
 
     async def aclaim(self, key: str, ttl: float) -> Claim:
         return self.claim(key, ttl)
@@ -77,9 +97,11 @@ class MemoryReplayStore:
         self.release(key)
 
     def _sweep(self, now: float) -> None:
-        expired = [k for k, entry in self._entries.items() if entry[0] <= now]
+        expired = [k for k, entry in list(self._entries.items()) if entry[0] <= now]
         for k in expired:
-            del self._entries[k]
+            entry = self._entries.get(k)
+            if entry is not None and entry[0] <= now:  # not re-claimed meanwhile
+                del self._entries[k]
         self._next_sweep = now + 60.0
 
     def __len__(self) -> int:
