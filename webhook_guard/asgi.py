@@ -30,6 +30,7 @@ from webhook_guard.responses import render
 __all__ = ("ASGIWebhookGuard", "route_path")
 
 _POLICY_VIOLATION = 1008
+_new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
 
 
 def route_path(scope: Scope) -> str:
@@ -105,9 +106,8 @@ class ASGIWebhookGuard:
         query = raw_query.decode("latin-1") if isinstance(raw_query, bytes) else str(raw_query)
         scheme = plan.target.scheme  # type: ignore[union-attr]
         url = _url(guard, plan, scope, path, query, headers) if scheme and scheme.needs_url else ""
-        verdict = guard.verify(
-            plan, WebhookRequest(method, path, headers, body, query, url, plan.params)
-        )
+        request = _new_request(WebhookRequest, (method, path, headers, body, query, url, plan.params))
+        verdict = guard.verify(plan, request)
         if verdict.replay_key is not None and guard.store is not None:
             verdict = guard.settle(plan, verdict, await guard.aclaim(verdict))
         guard.record(verdict, started, method=method)

@@ -153,7 +153,7 @@ class Guard:
             checked,
             max_body=max_body,
             replay_ttl=replay_ttl,
-            key_sources={p: s.current if s is not None else None for p, s in self._keys.items()},
+            key_sources={p: _keys_of(s) for p, s in self._keys.items()},
             duplicate_status=duplicate_status,
             commit_client_errors=commit_client_errors,
         )
@@ -221,15 +221,21 @@ class Guard:
 
     def verify(self, plan: Plan, request: WebhookRequest) -> Verdict:
         """Verify ``request`` on ``plan``'s route with its current keys (no replay claim)."""
-        source = plan.target.keys  # type: ignore[union-attr]
-        keys = source() if source is not None else _NO_KEYS
-        return self.engine.verify(plan, request, keys, self.clock())
+        return self.engine.verify(plan, request, self.keys(plan), self.clock())
+
+    @staticmethod
+    def keys(plan: Plan) -> KeySet:
+        """The current keys of ``plan``'s route."""
+        keys = plan.target.keys  # type: ignore[union-attr]
+        if isinstance(keys, KeySet):
+            return keys
+        return keys() if keys is not None else _NO_KEYS
 
     def claim(self, verdict: Verdict) -> Claim | None:
         """Claim ``verdict``'s replay key (sync store): a ``Claim``, or None when the store
         cannot answer (the request is then refused with 503)."""
         store = self.store
-        if store is None or self._store_resting():
+        if store is None or (self._store_down_until and self._store_resting()):
             return None
         try:
             claim = store.claim(verdict.replay_key, self.processing_timeout)  # type: ignore[arg-type]
@@ -241,7 +247,7 @@ class Guard:
     async def aclaim(self, verdict: Verdict) -> Claim | None:
         """``claim`` with the store's async client (ASGI)."""
         store = self.store
-        if store is None or self._store_resting():
+        if store is None or (self._store_down_until and self._store_resting()):
             return None
         try:
             if self._local_store:
@@ -261,7 +267,7 @@ class Guard:
         if key is None or store is None or not verdict.verified:
             return
         try:
-            if self.engine.commits(status):
+            if (status is not None and 200 <= status < 300) or self.engine.commits(status):
                 store.commit(key, plan.target.ttl)  # type: ignore[union-attr]
             else:
                 store.release(key)
@@ -412,6 +418,15 @@ class Guard:
 
 
 _NO_KEYS = KeySet(())
+
+
+def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:
+    """A route's keys for the engine: the set itself when it never changes (no call per
+    request), else the source's ``current``."""
+    if source is None:
+        return None
+    static = source.static_keys
+    return static if static is not None else source.current
 
 
 def _check_numbers(

@@ -326,6 +326,11 @@ class KeySource:
         return state.keys
 
     @property
+    def static_keys(self) -> KeySet | None:
+        """The keys of a source that never changes (literals, ``env:``), else None."""
+        return self._static
+
+    @property
     def refreshing(self) -> bool:
         """True for a source refreshed in the background (files, callables)."""
         return self._static is None

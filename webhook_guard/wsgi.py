@@ -17,22 +17,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from io import BytesIO
+from logging import INFO
 from time import perf_counter
 from typing import Any
 
 from webhook_guard._types import Environ, StartResponse, WSGIApp
 from webhook_guard._url import public_url, server_host
 from webhook_guard._workers import detect
+from webhook_guard.core.guard import CLAIM_NEW as _NEW
 from webhook_guard.core.guard import READ_TO_END, Plan
+from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
-from webhook_guard.observability import warn_memory_store
+from webhook_guard.observability import decision_level, logger, warn_memory_store
 from webhook_guard.responses import render
 
 __all__ = ("WSGIWebhookGuard",)
 
 _CHUNK = 64 * 1024
+_log_enabled = logger.isEnabledFor
+# The logger's own cache of isEnabledFor answers (cleared by logging whenever levels
+# change): one dict lookup instead of a call per request. Empty where it does not exist.
+_LOG_CACHE: dict[int, bool] = getattr(logger, "_cache", {})
+_new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
 _STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
 
 
@@ -47,6 +55,8 @@ class WSGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
+        self._plan = self.guard.engine.plan
+        self._verify = self.guard.engine.verify
         # A server that detection recognised was handled when the Guard was built; only
         # an unknown one is judged by wsgi.multiprocess at the first guarded request
         # (uvicorn's and hypercorn's WSGI wrappers always set it, granian never does).
@@ -60,11 +70,7 @@ class WSGIWebhookGuard:
         found = self._match(path)
         if found is None:
             return self.app(environ, start_response)
-        return self._guarded(found, path, environ, start_response)
-
-    def _guarded(
-        self, found: Any, path: str, environ: Environ, start_response: StartResponse
-    ) -> Iterable[bytes]:
+        # A guarded request. One function, few calls: this is the path every webhook takes.
         started = perf_counter()
         guard = self.guard
         if not self._warned and environ.get("wsgi.multiprocess"):
@@ -72,43 +78,64 @@ class WSGIWebhookGuard:
             warn_memory_store("the WSGI server runs several processes (wsgi.multiprocess)")
         method = environ.get("REQUEST_METHOD", "GET")
         declared = environ.get("CONTENT_LENGTH")
-        plan = guard.engine.plan(
+        plan = self._plan(
             found,
             (declared,) if declared else (),
             environ.get("HTTP_TRANSFER_ENCODING"),
             bool(environ.get("wsgi.input_terminated")),
         )
-        target = plan.target
-        if target is None or plan.refusal is not None:
-            return self._refuse(plan.refusal, started, method, start_response)  # type: ignore[arg-type]
-        body, problem = _read_body(environ.get("wsgi.input"), plan.length, target.max_body)
+        target = plan[0]
+        if plan[3] is not None or target is None:
+            return self._refuse(plan[3], started, method, start_response)  # type: ignore[arg-type]
+        body, problem = _read_body(environ.get("wsgi.input"), plan[2], target.max_body)
         if problem is not None:
             return self._refuse(guard.refuse(plan, problem), started, method, start_response)
         query = environ.get("QUERY_STRING", "")
         headers = Headers.from_environ(environ)
         scheme = target.scheme
         url = _url(guard, plan, environ, path, query, headers) if scheme and scheme.needs_url else ""
-        verdict = guard.verify(
-            plan, WebhookRequest(method, path, headers, body, query, url, plan.params)
+        keys = target.keys
+        verdict = self._verify(
+            plan,
+            _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1])),
+            keys if keys.__class__ is KeySet else guard.keys(plan),
+            guard.clock(),
         )
         store = guard.store
-        if verdict.replay_key is not None and store is not None:
-            verdict = guard.settle(plan, verdict, guard.claim(verdict))
-        guard.record(verdict, started, method)
-        if not verdict.passes:
+        if verdict[10] is not None and store is not None:  # the replay key
+            claim = guard.claim(verdict)
+            if claim is not _NEW:
+                verdict = guard.settle(plan, verdict, claim)
+        level = INFO if verdict[0] else decision_level(verdict)
+        logged = _LOG_CACHE.get(level)
+        if guard._hooks or logged or (logged is None and _log_enabled(level)):
+            guard.record(verdict, started, method)
+        if not verdict[0] and not verdict.passes:
             return _respond(verdict, start_response)
-        if verdict.response is not None:  # a verified handshake the guard answers itself
-            status, response_headers, content = verdict.response
+        if verdict[15] is not None:  # a verified handshake the guard answers itself
+            status, response_headers, content = verdict[15]
             start_response(_status_line(status), list(response_headers))
             return [content]
         environ["wsgi.input"] = BytesIO(body)
-        if declared != str(len(body)):
+        if declared is None or (len(declared) != len(body) and declared != str(len(body))):
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ[VERDICT_KEY] = verdict
-        if verdict.verified and verdict.replay_key is not None and store is not None:
-            return _Settling(guard, plan, verdict).run(self.app, environ, start_response)
-        return self.app(environ, start_response)
+        if not verdict[0] or verdict[10] is None or store is None:
+            return self.app(environ, start_response)
+        # Settle the claim by the status the app chose, once the response is with the server.
+        settling = _Settling(guard, plan, verdict, start_response)
+        try:
+            result = self.app(environ, settling.start_response)
+        except BaseException:
+            guard.finish(plan, verdict, None)
+            raise
+        if result.__class__ is list and guard._local_store:
+            # Nothing can fail any more and the store does no I/O: settle now.
+            guard.finish(plan, verdict, settling.status)
+            return result
+        settling.result = result
+        return settling
 
     def _refuse(
         self, verdict: Verdict, started: float, method: str, start_response: StartResponse
@@ -118,39 +145,35 @@ class WSGIWebhookGuard:
 
 
 class _Settling:
-    """Runs the app, notes the status it chose, and settles the replay claim once the
-    response has been handed to the server (iterable exhausted or closed): 2xx commits,
-    anything else, or an exception from the app, releases."""
+    """Passes the app's ``start_response`` through, noting the status; the response
+    iterable given to the server settles the replay claim when it is exhausted or closed
+    (after the last chunk is with the server): 2xx commits, anything else, or an
+    exception from the app, releases."""
 
-    __slots__ = ("failed", "guard", "plan", "result", "settled", "start_response", "status", "verdict")
+    __slots__ = ("failed", "guard", "plan", "respond", "result", "settled", "status", "verdict")
 
-    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict) -> None:
+    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict, respond: StartResponse) -> None:
         self.guard = guard
         self.plan = plan
         self.verdict = verdict
+        self.respond = respond
         self.status: int | None = None
         self.failed = False
         self.settled = False
         self.result: Iterable[bytes] = ()
 
-    def run(
-        self, app: WSGIApp, environ: Environ, start_response: StartResponse
-    ) -> Iterable[bytes]:
-        self.start_response = start_response
-        try:
-            self.result = app(environ, self._start_response)
-        except BaseException:
-            self.failed = True
-            self._settle()
-            raise
-        return self
-
-    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
         code = status[:3]
         self.status = int(code) if code.isdigit() else None
-        return self.start_response(status, headers, exc_info)
+        return self.respond(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
+        result = self.result
+        if result.__class__ is list:
+            return iter(result)  # cannot fail: settled by close()
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[bytes]:
         try:
             yield from self.result
         except BaseException:
@@ -194,17 +217,20 @@ def _read_body(stream: Any, length: int, limit: int) -> tuple[bytes, Reason | No
         return _read_to_end(stream, limit)
     if length == 0:
         return b"", None
-    chunks, remaining = [], length
     try:
+        body = stream.read(length)  # the whole body in one read, as servers buffer it
+        if len(body) == length:
+            return body, None
+        chunks, remaining = [body], length - len(body)
         while remaining:
-            chunk = stream.read(min(remaining, _CHUNK))
-            if not chunk:
+            if not chunks[-1]:
                 return b"", Reason.BODY_INCOMPLETE
+            chunk = stream.read(min(remaining, _CHUNK))
             chunks.append(chunk)
             remaining -= len(chunk)
     except Exception:  # client disconnects surface as server-specific exceptions
         return b"", Reason.BODY_INCOMPLETE
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
+    return b"".join(chunks), None
 
 
 def _read_to_end(stream: Any, limit: int) -> tuple[bytes, Reason | None]:

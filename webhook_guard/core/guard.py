@@ -19,8 +19,8 @@ Everything that does not depend on the request is computed once per route, in ``
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from hashlib import blake2s
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -124,8 +124,9 @@ class Target:
     :param max_body: the body limit that applies.
     :param ttl: seconds a processed event's replay key is kept: the provider's retry
         horizon, and at least the timestamp window plus a margin.
-    :param keys: returns the route's current keys (the guard's key source; None for an
-        unsigned route). The engine never calls it: the caller passes the keys in.
+    :param keys: the route's keys: a ``KeySet`` when they never change, else a callable
+        returning the current ones (the guard's key source); None for an unsigned route.
+        The engine never calls it: the caller passes the keys in.
     """
 
     __slots__ = (
@@ -151,7 +152,7 @@ class Target:
         *,
         max_body: int,
         ttl: float,
-        keys: Callable[[], KeySet] | None = None,
+        keys: KeySet | Callable[[], KeySet] | None = None,
     ) -> None:
         self.route = route
         self.pattern = route.pattern
@@ -253,7 +254,7 @@ class Engine:
         *,
         max_body: int = DEFAULT_MAX_BODY,
         replay_ttl: float = DEFAULT_REPLAY_TTL,
-        key_sources: Mapping[str, Callable[[], KeySet] | None] | None = None,
+        key_sources: Mapping[str, KeySet | Callable[[], KeySet] | None] | None = None,
         duplicate_status: int = 200,
         commit_client_errors: bool = False,
     ) -> None:
@@ -329,7 +330,7 @@ class Engine:
                 (False, _UNSIGNED, 200, target.provider, target.pattern, params, None,
                  False, None, None, None, _EMPTY, False, False, body, None)
             )  # fmt: skip
-        if keys._windowed:
+        if keys.windowed:
             keys = keys.active(now)
         if not keys:
             return self._failed(target, Reason.NO_ACTIVE_KEY, params, body)
@@ -346,7 +347,7 @@ class Engine:
                 material = b"id:" + message_id.encode("ascii")
         replay_key = None
         if material is not None and target.replay and response is None:
-            replay_key = hashlib.sha256(target.namespace + material).hexdigest()[:40]
+            replay_key = blake2s(target.namespace + material, digest_size=20).hexdigest()
         return make_verdict(
             (True, _VERIFIED, 200, target.provider, target.pattern, params, key_id,
              target.body_signed, message_id, timestamp, replay_key, details, False, False,

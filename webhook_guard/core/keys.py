@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ("KeySet", "Mac", "Secret", "compare")
@@ -132,32 +132,28 @@ class Mac:
         return self.digest().hex()
 
 
-class KeySet:
-    """The active secrets of a route, newest first. Any of them verifies (rotation)."""
+class KeySet(tuple):  # type: ignore[type-arg]
+    """The active secrets of a route, newest first. Any of them verifies (rotation).
 
-    __slots__ = ("_keys", "_windowed")
+    An immutable sequence of ``Secret`` (a tuple: schemes iterate it on every request).
+    """
 
-    def __init__(self, keys: Iterable[Secret]) -> None:
-        self._keys = tuple(keys)
-        self._windowed = any(k.windowed for k in self._keys)
+    windowed: bool
+
+    def __new__(cls, keys: Iterable[Secret] = ()) -> KeySet:
+        self = tuple.__new__(cls, keys)
+        #: Whether any key has a validity window (else ``active`` is the set itself).
+        self.windowed = any(k.windowed for k in self)
+        return self
 
     def active(self, now: float) -> KeySet:
         """The keys whose validity window contains ``now``."""
-        if not self._windowed:
+        if not self.windowed:
             return self
-        return KeySet(k for k in self._keys if k.active(now))
-
-    def __iter__(self) -> Iterator[Secret]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __bool__(self) -> bool:
-        return bool(self._keys)
+        return KeySet(k for k in self if k.active(now))
 
     def __repr__(self) -> str:
-        return f"KeySet({[k.key_id for k in self._keys]!r})"
+        return f"KeySet({[k.key_id for k in self]!r})"
 
 
 def compare(expected: bytes, received: str) -> bool:

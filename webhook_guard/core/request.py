@@ -28,27 +28,27 @@ class Headers(Mapping[str, str]):
     the HMAC of a small body.
     """
 
-    __slots__ = ("_environ", "_items", "_map", "_raw")
+    # Class-level defaults, so that building one sets a single attribute (every guarded
+    # request builds one).
+    _environ: dict[str, object] | None = None
+    _raw: tuple[tuple[bytes, bytes], ...] | None = None
+    _items: tuple[tuple[str, str], ...] | None = None
+    _map: dict[str, list[str]] | None = None
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._environ: dict[str, object] | None = None
-        self._raw: tuple[tuple[bytes, bytes], ...] | None = None
-        self._items: tuple[tuple[str, str], ...] | None = tuple(items)
-        self._map: dict[str, list[str]] | None = None
+        self._items = tuple(items)
 
     @classmethod
     def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Build from ASGI ``scope["headers"]`` (byte pairs)."""
-        self = cls.__new__(cls)
-        self._environ, self._items, self._map = None, None, None
-        self._raw = tuple((k, v) for k, v in raw)
+        self = object.__new__(cls)
+        self._raw = tuple(raw)
         return self
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, object]) -> Headers:
         """Build from a WSGI environ: ``HTTP_*`` keys plus ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
-        self = cls.__new__(cls)
-        self._raw, self._items, self._map = None, None, None
+        self = object.__new__(cls)
         self._environ = dict(environ)  # a snapshot: later changes to the environ do not show
         return self
 

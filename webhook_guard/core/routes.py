@@ -195,11 +195,25 @@ class RouteTable(Generic[T]):
 
     def match(self, path: str) -> tuple[T, Mapping[str, str]] | _Deny | None:
         """Find the route for an app-relative, decoded path."""
-        key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
-        found = self._static.get(key)
+        found = self._static.get(path)
         if found is not None:
-            return DENY if _is_odd(path) else found
-        odd = _is_odd(path)
+            return found  # a static pattern is a clean path: so is this one
+        key = path[:-1] if path[-1:] == "/" and len(path) > 1 else path
+        if key is not path and key != "/":
+            found = self._static.get(key)
+            if found is not None:
+                return found  # the pattern plus "/": clean too (but "//" is not)
+        # _is_odd(path), inlined: this is every unmatched request's cost.
+        odd = (
+            path[:1] != "/"
+            or "%" in path
+            or ";" in path
+            or "\\" in path
+            or "\x00" in path
+            or "\n" in path
+            or "//" in path
+            or "/." in path
+        )
         if not odd and not path.lower().startswith(self._prefixes):
             # Under no route's first segment and clean: no route and no disguise can match.
             return None

@@ -12,9 +12,10 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from hmac import compare_digest
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
@@ -25,7 +26,6 @@ from webhook_guard.core.scheme import (
     check_window,
     parse_timestamp,
     single_header,
-    verified,
 )
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
@@ -33,6 +33,9 @@ from webhook_guard.exceptions import ConfigurationError
 __all__ = ("ALGORITHMS", "ENCODINGS", "HMACScheme", "Template")
 
 _MISSING_SIGNATURE = Check(Reason.MISSING_SIGNATURE)
+_VERIFIED = Reason.VERIFIED
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_new_check = tuple.__new__
 _MALFORMED_SIGNATURE = Check(Reason.MALFORMED_SIGNATURE)
 _BAD_SIGNATURE = Check(Reason.BAD_SIGNATURE)
 
@@ -42,7 +45,7 @@ Encoding = Literal["hex", "base64", "base64url"]
 Unit = Literal["s", "ms"]
 
 _ENCODERS: dict[str, Callable[[bytes], bytes]] = {
-    "hex": lambda d: binascii.hexlify(d),
+    "hex": binascii.hexlify,
     "base64": base64.b64encode,
     "base64url": base64.urlsafe_b64encode,
 }
@@ -221,7 +224,9 @@ class HMACScheme(Scheme):
             if identity is None:
                 identity = expected
             if compare_digest(expected, received):
-                return verified(key.key_id, identity, timestamp, message_id)
+                return _new_check(  # verified(...), inlined
+                    Check, (_VERIFIED, key.key_id, identity, timestamp, message_id, _EMPTY, None)
+                )
         return _BAD_SIGNATURE
 
     def _message(
