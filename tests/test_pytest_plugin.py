@@ -93,9 +93,6 @@ from starlette.testclient import TestClient
 import hooks_fastapi
 import hooks_flask
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
 @pytest.fixture(autouse=True)
 def secrets(monkeypatch):
     monkeypatch.setenv("GH_SECRET", "gh-test-secret")

@@ -42,6 +42,7 @@ __all__ = (
     "post_werkzeug",
     "public_key",
     "sign",
+    "signature_fields",
     "sign_request",
     "timestamp_unit",
 )
@@ -676,3 +677,36 @@ def post_signed(client: Any, signed: SignedRequest, path: str | None = None) -> 
         f"post_signed: unsupported client {type(client).__name__} (use Werkzeug/Flask's test"
         " client, Starlette/FastAPI's TestClient or Django's Client)"
     )
+
+
+def signature_fields(scheme: Scheme) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The header names and query parameters a provider's signed request carries (for API
+    documentation); empty when they cannot be found (e.g. Mailgun signs inside the body)."""
+    from urllib.parse import parse_qsl
+
+    name = scheme.name
+    how = _HOW.get(name, _DEFAULT)
+    secret = "webhook-guard-documentation"  # noqa: S105 - signs a dummy request
+    try:
+        if name in _PUBLIC and (
+            name != "standard_webhooks" or getattr(scheme, "asymmetric", False)
+        ):
+            secret = generate_private_key(name)
+        signed = how.wire(
+            _Job(
+                name=name,
+                scheme=scheme,
+                signer=getattr(scheme, how.signer),
+                body=b"" if scheme.needs_url else b"{}",
+                secret=secret,
+                timestamp=time.time(),
+                url="https://example.invalid/webhook",
+                options={},
+                content_type=None,
+            )
+        )
+    except Exception:  # a scheme this cannot sign without real credentials: document nothing
+        return (), ()
+    headers = tuple(h for h in signed.headers if h.lower() != "content-type")
+    query = () if scheme.needs_url else tuple(k for k, _ in parse_qsl(signed.query))
+    return headers, query
