@@ -20,6 +20,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook_guard import Guard, Route, _explain
 from webhook_guard.cli import check_command, main
@@ -431,7 +433,7 @@ EXPLAIN_CASES = {
             "gh",
             body=json.dumps(json.loads(BODY), separators=(",", ":"), ensure_ascii=False).encode(),
         ),
-        "the body verifies as JSON with spaces after , and :: a proxy, framework or tool re-serialised the JSON",
+        "the body verifies re-serialised as JSON with spaces after ',' and ':', so a proxy",
     ),
     "crlf": (
         _explain_case(
@@ -812,3 +814,60 @@ def test_send_query_signed_provider(server: tuple[str, list[tuple[bytes, Any]]])
     assert result.returncode == 0, result.stdout + result.stderr
     [(_, verdict)] = seen
     assert "<Content><![CDATA[hello from webhook-guard]]></Content>" in verdict.details["plaintext"]
+
+
+# -- the captured-request parser is total ----------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=512),
+        st.builds(
+            lambda line, headers, body: line + b"\r\n" + headers + b"\r\n\r\n" + body,
+            st.sampled_from([b"POST /h HTTP/1.1", b"GET http://h/x?y HTTP/1.1", b"POST  HTTP/1.1"]),
+            st.binary(max_size=200),
+            st.binary(max_size=200),
+        ),
+    )
+)
+def test_request_parser_never_raises_anything_but_value_error(data: bytes) -> None:
+    try:
+        captured = _explain.parse_http_request(data)
+    except ValueError:
+        return
+    assert captured.path.startswith("/") or captured.path
+    assert isinstance(captured.body, bytes)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort", "truncated", id="short"
+        ),
+        pytest.param(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", "not a number", id="length"),
+        pytest.param(b"POST / HTTP/1.1\r\nBad header\r\n\r\n", "not a header line", id="header"),
+        pytest.param(b"POST / HTTP/1.1\r\nX: 1\r\n folded\r\n\r\n", "obs-fold", id="fold"),
+        pytest.param(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "hexadecimal",
+            id="chunk",
+        ),
+    ],
+)
+def test_request_parser_says_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _explain.parse_http_request(raw)
+
+
+def test_request_parser_reads_lf_captures_and_proxy_urls() -> None:
+    captured = _explain.parse_http_request(
+        b"POST https://hooks.example.com/p?a=1 HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}trailing"
+    )
+    assert (captured.url, captured.path, captured.query, captured.body) == (
+        "https://hooks.example.com/p?a=1",
+        "/p",
+        "a=1",
+        b"{}",
+    )

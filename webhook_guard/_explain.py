@@ -399,7 +399,7 @@ def _secret_tries(setup: Setup) -> Iterator[tuple[str, Setup]]:
 
 _JSON_FORMS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("compact JSON (no spaces)", {"separators": (",", ":")}),
-    ("JSON with spaces after , and :", {}),
+    ("JSON with spaces after ',' and ':'", {}),
     (
         "compact JSON with non-ASCII characters unescaped",
         {"separators": (",", ":"), "ensure_ascii": False},
@@ -447,8 +447,9 @@ def _body_variants(body: bytes) -> Iterator[tuple[str, bytes]]:
             variant = text + suffix
             if variant != body:
                 yield (
-                    f"the body verifies as {label}{ending}: a proxy, framework or tool"
-                    " re-serialised the JSON. Verify the raw bytes, before any JSON parsing",
+                    f"the body verifies re-serialised as {label}{ending}, so a proxy,"
+                    " framework or tool re-serialised the JSON on the way (verify the raw"
+                    " bytes, before any JSON parsing)",
                     variant,
                 )
 

@@ -845,8 +845,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command(args, out)
     except CommandError as exc:
         print(f"webhook-guard: error: {exc}", file=sys.stderr)
-    except WebhookGuardError as exc:
-        print(f"webhook-guard: error: {exc}", file=sys.stderr)
+    except (WebhookGuardError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"webhook-guard: error: {detail}", file=sys.stderr)
     except KeyboardInterrupt:
         print("webhook-guard: interrupted", file=sys.stderr)
     except Exception as exc:  # never a traceback: one line, exit status 2
