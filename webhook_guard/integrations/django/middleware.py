@@ -21,6 +21,7 @@ from webhook_guard.responses import render
 __all__ = ("WebhookGuardMiddleware",)
 
 
+
 class WebhookGuardMiddleware:
     """Verifies webhook requests configured in ``settings.WEBHOOK_GUARD``.
 
