@@ -2,10 +2,13 @@
 
 - ``webhook_guard.integrations.django``: ``WebhookGuardMiddleware`` configured by
   ``settings.WEBHOOK_GUARD``, with Django system checks (``django`` extra).
+- ``webhook_guard.integrations.flask``: the ``WebhookGuard`` extension (``init_app``, reads
+  ``app.config["WEBHOOK_GUARD"]``) (``flask`` extra).
+- ``webhook_guard.integrations.fastapi``: ``VerifiedWebhook`` and ``WebhookVerdict`` handler
+  parameters, and ``document_webhooks`` for OpenAPI (``fastapi`` extra).
 
-Flask, Starlette and FastAPI need no integration module: wrap the app in one line
-(``app.wsgi_app = guard.wsgi(app.wsgi_app)``, ``app = guard.asgi(app)`` or
-``app.add_middleware(ASGIWebhookGuard, guard=guard)``) and read ``get_verdict(request)``.
+Starlette needs no integration module: ``app.add_middleware(ASGIWebhookGuard, guard=guard)``
+(or ``app = guard.asgi(app)``) and ``get_verdict(request)``.
 """
 
 from __future__ import annotations
