@@ -136,6 +136,7 @@ def _data_node_lines(*extra: str) -> list[str]:
         f"requirepass {PASSWORD}",
         f"masterauth {PASSWORD}",
         "repl-diskless-sync-delay 0",
+        "loglevel verbose",
         *extra,
     ]
 
@@ -221,7 +222,7 @@ class SentinelTopology:
 class ClusterTopology:
     """Three cluster masters (no replicas) joined by ``redis-cli --cluster create``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, node_timeout_ms: int = 1000) -> None:
         self.nodes = [
             RedisProcess(
                 directory,
@@ -229,7 +230,7 @@ class ClusterTopology:
                 _data_node_lines(
                     "cluster-enabled yes",
                     "cluster-config-file nodes.conf",
-                    "cluster-node-timeout 1000",
+                    f"cluster-node-timeout {node_timeout_ms}",
                     # Redis 7: the cluster bus port is chosen too (port+10000 may be taken)
                     f"cluster-port {free_port()}",
                 ),
@@ -279,6 +280,9 @@ class ClusterTopology:
     def key_counts(self) -> list[int]:
         return [int(node.command("DBSIZE")) for node in self.nodes]
 
+    def state_ok(self) -> bool:
+        return all(b"cluster_state:ok" in node.command("CLUSTER", "INFO") for node in self.nodes)
+
     def flush(self) -> None:
         for node in self.nodes:
             node.command("FLUSHALL")
@@ -302,16 +306,19 @@ def sentinel_topology() -> Iterator[SentinelTopology]:
 
 
 @contextmanager
-def cluster_topology() -> Iterator[ClusterTopology]:
+def cluster_topology(*, node_timeout_ms: int = 1000) -> Iterator[ClusterTopology]:
     binary("redis-server")
     binary("redis-cli")
     directory = Path(tempfile.mkdtemp(prefix="wg-cluster-"))
-    topology = ClusterTopology(directory)
+    topology = ClusterTopology(directory, node_timeout_ms=node_timeout_ms)
     try:
         topology.start()
         yield topology
     finally:
         topology.stop()
+        if os.environ.get("DEBUG_REDIS_LOGS"):
+            for n in topology.nodes:
+                print(n.name, (n.dir / "log.txt").read_text()[-2500:])
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -363,3 +370,13 @@ async def close_store(store: Any) -> None:
     """Close the clients a ``RedisReplayStore`` holds (made from a URL or given)."""
     await close_client(store._async_client)
     await close_client(store._client)
+
+
+def cluster_client(topology: ClusterTopology, *, asynchronous: bool) -> Any:
+    """A ``RedisCluster`` client made the way the redis-py documentation shows."""
+    import redis.asyncio.cluster
+    import redis.cluster
+
+    module = redis.asyncio.cluster if asynchronous else redis.cluster
+    nodes = [module.ClusterNode(host, port) for host, port in topology.startup]
+    return module.RedisCluster(startup_nodes=nodes, password=PASSWORD, socket_timeout=1.0)

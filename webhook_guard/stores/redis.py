@@ -29,6 +29,7 @@ import asyncio
 import inspect
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -329,6 +330,7 @@ class RedisReplayStore:
         self._client = client
         self._async_client = async_client
         self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._client_lock = threading.Lock()
         exceptions = self._redis.exceptions
         # RedisClusterException (a slot not covered, no node reachable) is no RedisError.
         self._errors = (
@@ -434,7 +436,10 @@ class RedisReplayStore:
         if self._client is None:
             if self.url is None:
                 raise StoreError("this RedisReplayStore has only an async client")
-            self._client = self._make(asynchronous=False)
+            # One client for every thread (a cluster client connects while it is made).
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._make(asynchronous=False)
         return self._client
 
     def async_client(self) -> Any:
@@ -447,6 +452,16 @@ class RedisReplayStore:
         self._async_client = self._make(asynchronous=True)
         self._async_loop = loop
         return self._async_client
+
+    async def _ready_async_client(self) -> Any:
+        """The asyncio client; a cluster client has found its nodes first. redis-py (8.1)
+        lets a burst of first commands race its lazy discovery, which closes connections
+        under them (each such request got 503); ``initialize()`` takes a lock and returns
+        at once when already done."""
+        client = self.async_client()
+        if _is_cluster(client):
+            await client.initialize()
+        return client
 
     def ping(self) -> None:
         """Start-up check: raise ``StoreError`` unless Redis answers (on a cluster: every
@@ -611,7 +626,7 @@ class RedisReplayStore:
     async def aclaim(self, key: str, ttl: float) -> Claim:
         name, ms = self.prefix + key, max(1, int(ttl * 1000))
         try:
-            client = self.async_client()
+            client = await self._ready_async_client()
             if self._set_get:
                 try:
                     previous = await client.set(name, _PENDING, nx=True, px=ms, get=True)
