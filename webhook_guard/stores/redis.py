@@ -255,19 +255,24 @@ def _eviction_problem(policy: str | None, where: str = "") -> list[str]:
     ]
 
 
-_pool_classes: dict[bool, type] = {}
+_pool_classes: dict[bool, type | None] = {}
 
 
-def _blocking_sentinel_pool(redis: Any, *, asynchronous: bool) -> type:
+def _blocking_sentinel_pool(redis: Any, *, asynchronous: bool) -> type | None:
     """A Sentinel connection pool that waits (at most its ``timeout``) for a free
-    connection, as ``BlockingConnectionPool`` does for one node."""
+    connection, as ``BlockingConnectionPool`` does for one node; None where redis-py's
+    pools do not combine (5.0: the blocking pool lacks the ``disconnect(inuse_connections=)``
+    a failover calls)."""
     if asynchronous not in _pool_classes:
         if asynchronous:
             base: Any = redis.asyncio.sentinel.SentinelConnectionPool
             blocking: Any = redis.asyncio.BlockingConnectionPool
         else:
             base, blocking = redis.sentinel.SentinelConnectionPool, redis.BlockingConnectionPool
-        _pool_classes[asynchronous] = type("BlockingSentinelConnectionPool", (base, blocking), {})
+        combines = "inuse_connections" in inspect.signature(blocking.disconnect).parameters
+        _pool_classes[asynchronous] = (
+            type("BlockingSentinelConnectionPool", (base, blocking), {}) if combines else None
+        )
     return _pool_classes[asynchronous]
 
 
@@ -398,13 +403,11 @@ class RedisReplayStore:
             **timeouts,
             **login,
         )
-        return manager.master_for(
-            topology.service,
-            connection_pool_class=_blocking_sentinel_pool(redis, asynchronous=asynchronous),
-            max_connections=self.max_connections,
-            timeout=self.timeout,
-            db=topology.db,
-        )
+        pool: dict[str, Any] = {"max_connections": self.max_connections}
+        blocking = _blocking_sentinel_pool(redis, asynchronous=asynchronous)
+        if blocking is not None:
+            pool.update(connection_pool_class=blocking, timeout=self.timeout)
+        return manager.master_for(topology.service, db=topology.db, **pool)
 
     def _cluster(self, *, asynchronous: bool) -> Any:
         topology = self.topology
