@@ -136,7 +136,6 @@ def _data_node_lines(*extra: str) -> list[str]:
         f"requirepass {PASSWORD}",
         f"masterauth {PASSWORD}",
         "repl-diskless-sync-delay 0",
-        "loglevel verbose",
         *extra,
     ]
 
@@ -316,9 +315,6 @@ def cluster_topology(*, node_timeout_ms: int = 1000) -> Iterator[ClusterTopology
         yield topology
     finally:
         topology.stop()
-        if os.environ.get("DEBUG_REDIS_LOGS"):
-            for n in topology.nodes:
-                print(n.name, (n.dir / "log.txt").read_text()[-2500:])
         shutil.rmtree(directory, ignore_errors=True)
 
 

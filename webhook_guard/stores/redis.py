@@ -261,8 +261,8 @@ _pool_classes: dict[bool, type | None] = {}
 def _blocking_sentinel_pool(redis: Any, *, asynchronous: bool) -> type | None:
     """A Sentinel connection pool that waits (at most its ``timeout``) for a free
     connection, as ``BlockingConnectionPool`` does for one node; None where redis-py's
-    pools do not combine (5.0: the blocking pool lacks the ``disconnect(inuse_connections=)``
-    a failover calls)."""
+    pools do not combine (sync, before redis-py 7.0: the blocking pool lacks the
+    ``disconnect(inuse_connections=)`` a failover calls)."""
     if asynchronous not in _pool_classes:
         if asynchronous:
             base: Any = redis.asyncio.sentinel.SentinelConnectionPool
@@ -301,8 +301,9 @@ class RedisReplayStore:
     :param timeout: connect and socket timeout in seconds (a URL's ``socket_timeout`` and
         ``socket_connect_timeout`` options take precedence).
     :param max_connections: connection pool size per client (per node on a cluster); a
-        request waits at most ``timeout`` for a free connection (on a cluster, where
-        redis-py has no waiting pool, it is refused with 503 instead).
+        request waits at most ``timeout`` for a free connection (on a cluster, and with a
+        sync Sentinel client before redis-py 7.0, where redis-py has no waiting pool, it is
+        refused with 503 instead).
 
     Example::
 
