@@ -41,17 +41,29 @@ class ReplayStore(Protocol):
     async def arelease(self, key: str) -> None: ...
 
 
+#: The URL schemes of the Redis store (``webhook_guard.stores.redis.URL_SCHEMES``).
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://")
+
+
 def store_from_url(url: str, **options: object) -> ReplayStore:
-    """``"memory"``/``"memory://"`` or ``"redis://..."``/``"rediss://..."``/``"unix://..."``."""
+    """A store from a URL: ``"memory"``/``"memory://"``; one Redis node
+    ``"redis://host:6379/0"`` (``rediss://``, ``unix://``); Redis Sentinel
+    ``"redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db]"``;
+    Redis Cluster ``"redis+cluster://[[user]:password@]host[:port][,host[:port]...]"``.
+
+    ``options`` go to the store (``RedisReplayStore(url, **options)``). A malformed
+    Sentinel or Cluster URL is a ``ConfigurationError`` (``webhook_guard.E008``).
+    """
     from webhook_guard.exceptions import ConfigurationError
 
     if url in ("memory", "memory://"):
         return MemoryReplayStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.lower().startswith(_REDIS_SCHEMES):
         from webhook_guard.stores.redis import RedisReplayStore
 
         return RedisReplayStore(url, **options)  # type: ignore[arg-type]
     raise ConfigurationError(
-        f"unknown replay store {url!r} (use 'memory', 'redis://...' or a store object)",
+        f"unknown replay store {url.partition(':')[0]!r} (use 'memory', 'redis://...', "
+        "'redis+sentinel://...', 'redis+cluster://...' or a store object)",
         code="webhook_guard.E008",
     )
