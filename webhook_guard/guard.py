@@ -489,12 +489,10 @@ def _make_store(store: Any) -> ReplayStore | None:
         return None
     if isinstance(store, str):
         return store_from_url(store)
-    if type(store).__module__.startswith("redis"):  # a redis-py client object
-        from webhook_guard.stores.redis import RedisReplayStore
+    if any(c.__module__.partition(".")[0] == "redis" for c in type(store).__mro__):
+        from webhook_guard.stores.redis import RedisReplayStore  # a redis-py client object
 
-        if type(store).__module__.startswith("redis.asyncio"):
-            return RedisReplayStore(async_client=store)
-        return RedisReplayStore(client=store)
+        return RedisReplayStore.from_client(store)
     if not isinstance(store, ReplayStore):
         raise ConfigurationError(
             f"replay_store {store!r} does not implement the ReplayStore interface",
