@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from webhook_guard import Guard
+from webhook_guard import Guard, Route
 from webhook_guard.config import from_env
-from webhook_guard.exceptions import ConfigurationError, MissingExtraError
+from webhook_guard.exceptions import ConfigurationError, MissingExtraError, WebhookGuardWarning
+from webhook_guard.providers import standard_webhooks
 
 SECRET_VALUE = "config-test-secret-value"
 GH = {"path": "/hooks/github/{repo}", "provider": "github", "secret": "env:WG_CFG_GH"}
@@ -287,11 +288,14 @@ def test_literal_secret_in_a_file_is_warned_about(
     path.write_text(
         '[[routes]]\npath = "/hooks/github"\nprovider = "github"\nsecret = "a-literal-value"\n'
     )
-    with caplog.at_level(logging.WARNING, logger="webhook_guard"):
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"), pytest.warns(
+        WebhookGuardWarning, match="literal secret"
+    ) as warned:
         Guard.from_file(str(path))
     [record] = [r for r in caplog.records if "literal secret" in r.getMessage()]
     assert "env:" in record.getMessage()
     assert "a-literal-value" not in record.getMessage()
+    assert "a-literal-value" not in str(warned[0].message)
 
 
 def test_references_in_a_file_are_not_warned_about(
@@ -304,3 +308,89 @@ def test_references_in_a_file_are_not_warned_about(
     with caplog.at_level(logging.WARNING, logger="webhook_guard"):
         Guard.from_file(str(path))
     assert [r for r in caplog.records if "literal secret" in r.getMessage()] == []
+
+
+# -- types and secrets from files and the environment ---------------------------------------
+
+#: (config, id, text the message must name): values a TOML file or the environment can hold.
+WRONG_TYPES = [
+    pytest.param({"routes": [route(max_body="big")]}, "webhook_guard.E006", "max_body", id="route-max-body-str"),
+    pytest.param({"routes": [route(max_body=True)]}, "webhook_guard.E006", "max_body", id="route-max-body-bool"),
+    pytest.param({"routes": [route(status="403")]}, "webhook_guard.E006", "status", id="route-status-str"),
+    pytest.param({"routes": [route(replay="no")]}, "webhook_guard.E006", "replay", id="route-replay-str"),
+    pytest.param({"routes": [route(report_only=1)]}, "webhook_guard.E006", "report_only", id="route-report-only-int"),
+    pytest.param({"routes": [route(replay_ttl="1h")]}, "webhook_guard.E006", "replay_ttl", id="route-ttl-str"),
+    pytest.param({"routes": [route(public_url=42)]}, "webhook_guard.E006", "public_url", id="route-url-int"),
+    pytest.param({"routes": [route(secret=12345)]}, "webhook_guard.E002", "secret", id="route-secret-int"),
+    pytest.param({"routes": [route(secret=[12345])]}, "webhook_guard.E002", "secret", id="route-secret-list-int"),
+    pytest.param({"routes": [route()], "max_body": "1MB"}, "webhook_guard.E006", "max_body", id="guard-max-body-str"),
+    pytest.param({"routes": [route()], "body_timeout": "10"}, "webhook_guard.E006", "body_timeout", id="guard-timeout-str"),
+    pytest.param({"routes": [route()], "duplicate_status": "200"}, "webhook_guard.E006", "duplicate_status", id="guard-status-str"),
+    pytest.param({"routes": [route()], "check_store": "yes"}, "webhook_guard.E006", "check_store", id="guard-check-store-word"),
+    pytest.param({"routes": [route()], "trusted_proxies": "10.0.0.1"}, "webhook_guard.E006", "trusted_proxies", id="guard-proxies-str"),
+    pytest.param({"routes": [route()], "replay_store": 6379}, "webhook_guard.E006", "replay_store", id="guard-store-int"),
+]
+
+
+@pytest.mark.parametrize(("config", "code", "named"), WRONG_TYPES)
+def test_wrong_types_are_configuration_errors(config: dict[str, Any], code: str, named: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Guard.from_mapping(config)
+    assert raised.value.code == code
+    assert named in str(raised.value)
+    assert not isinstance(raised.value, TypeError)
+
+
+def test_digits_only_secret_from_the_environment_stays_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    environ = {
+        "WG_T_ROUTES__0__PATH": "/hooks/github",
+        "WG_T_ROUTES__0__PROVIDER": "github",
+        "WG_T_ROUTES__0__SECRET": "1234567890",
+        "WG_T_MAX_BODY": "2048",
+    }
+    parsed = from_env("WG_T_", environ)
+    assert parsed["routes"][0]["secret"] == "1234567890"
+    assert parsed["max_body"] == 2048
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    guard = Guard.from_env("WG_T_", check_store=False)
+    assert guard.describe()[0]["keys"][0]["id"] == "#0"
+
+
+@pytest.mark.parametrize(
+    ("provider", "secret", "named"),
+    [
+        pytest.param("standard_webhooks", "whsec_", "empty", id="whsec-prefix-only"),
+        pytest.param("svix", "whsec_!!not-base64!!", "base64", id="whsec-bad-base64"),
+        pytest.param("clerk", "whsec_a", "base64", id="whsec-truncated"),
+        pytest.param("airtable", "not base64!", "base64", id="airtable-not-base64"),
+    ],
+)
+def test_secrets_malformed_for_their_scheme_are_E002(provider: str, secret: str, named: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load({"routes": [{"path": "/hooks/x", "provider": provider, "secret": secret}]})
+    assert raised.value.code == "webhook_guard.E002"
+    assert named in str(raised.value)
+    assert "/hooks/x" in str(raised.value)
+    if len(secret) > 8:
+        assert secret not in str(raised.value)
+
+
+def test_malformed_secret_from_the_environment_names_the_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WG_CFG_WHSEC", "whsec_")
+    with pytest.raises(ConfigurationError) as raised:
+        load({"routes": [{"path": "/h", "provider": "svix", "secret": "env:WG_CFG_WHSEC"}]})
+    assert raised.value.code == "webhook_guard.E002"
+    assert "env:WG_CFG_WHSEC" in str(raised.value)
+
+
+def test_v1a_public_key_of_the_wrong_length_is_E002() -> None:
+    import base64
+
+    short = "whpk_" + base64.b64encode(b"x" * 31).decode()
+    with pytest.raises(ConfigurationError) as raised:
+        Guard([Route("/h", standard_webhooks(public_key=short))], check_store=False)
+    assert raised.value.code == "webhook_guard.E002"
+    assert "32 bytes" in str(raised.value)

@@ -278,8 +278,9 @@ def test_standard_webhooks_message_ids_differ() -> None:
 
 
 @pytest.mark.parametrize("provider", ["github", "dingtalk"])
-def test_post_signed_through_django_client(provider: str) -> None:
+def test_post_signed_through_django_client(provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("django")
+    monkeypatch.setenv("WG_DJANGO_POST_SECRET", "django-post-secret")
     from tests.integrations import django_urls
     from tests.integrations.common import Seen, django_ready
 
@@ -288,7 +289,8 @@ def test_post_signed_through_django_client(provider: str) -> None:
 
     from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
 
-    route = {"path": "/hooks/github", "provider": provider, "secret": "django-post-secret"}
+    # a reference, as settings should hold (a literal secret there is warned about)
+    route = {"path": "/hooks/github", "provider": provider, "secret": "env:WG_DJANGO_POST_SECRET"}
     django_urls.SEEN[0] = Seen()
     with override_settings(WEBHOOK_GUARD={"routes": [route]}, MIDDLEWARE=[MIDDLEWARE_PATH]):
         signed = sign_request(provider, b'{"a": 1}', secret="django-post-secret")

@@ -54,8 +54,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from webhook_guard.core.routes import Route
-from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.exceptions import ConfigurationError, MissingExtraError
 from webhook_guard.keysources import is_literal
+from webhook_guard.observability import warn_config
 from webhook_guard.providers import get
 
 __all__ = (
@@ -71,6 +72,9 @@ __all__ = (
 logger = logging.getLogger("webhook_guard")
 
 ENV_PREFIX = "WEBHOOK_GUARD_"
+#: The ``source`` of a configuration read from environment variables (where a literal
+#: secret is the usual thing, unlike in a file).
+ENVIRONMENT = "the environment"
 GUARD_KEYS = (
     "body_timeout",
     "check_store",
@@ -105,6 +109,51 @@ def _secret_refs(secret: Any) -> list[Any]:
     return [secret]
 
 
+_NUMBER = (int, float)
+#: The type each key must have (a TOML file or the environment may give anything).
+_ROUTE_TYPES: dict[str, tuple[type, ...]] = {
+    "max_body": (int,),
+    "status": (int,),
+    "unsigned": (bool,),
+    "replay": (bool,),
+    "replay_ttl": _NUMBER,
+    "public_url": (str,),
+    "report_only": (bool,),
+    "provider": (str,),
+    "secret": (str, bytes, list, tuple, Mapping),
+}
+_GUARD_TYPES: dict[str, tuple[type, ...]] = {
+    "max_body": (int,),
+    "body_timeout": _NUMBER,
+    "replay_ttl": _NUMBER,
+    "processing_timeout": _NUMBER,
+    "duplicate_status": (int,),
+    "commit_client_errors": (bool,),
+    "check_store": (bool, str),
+    "trusted_proxies": (list, tuple),
+    "replay_store": (str,),
+}
+
+
+def _check_types(
+    values: Mapping[str, Any], types: Mapping[str, tuple[type, ...]], where: str
+) -> None:
+    for key, allowed in types.items():
+        value = values.get(key)
+        if value is None:
+            continue
+        wrong = not isinstance(value, allowed) or (
+            isinstance(value, bool) and bool not in allowed  # True is an int in Python
+        )
+        if wrong:
+            expected = " or ".join(t.__name__ for t in allowed)
+            shown = "" if key == "secret" else f" ({value!r:.40})"  # never a secret's value
+            raise ConfigurationError(
+                f"{where}: {key!r} must be {expected}, not {type(value).__name__}{shown}",
+                code="webhook_guard.E002" if key == "secret" else "webhook_guard.E006",
+            )
+
+
 def route_from_mapping(entry: Any, *, index: int = 0, source: str = "") -> Route:
     """One ``Route`` from its mapping form. ``source`` names the file (for warnings)."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
@@ -112,6 +161,7 @@ def route_from_mapping(entry: Any, *, index: int = 0, source: str = "") -> Route
             f"routes[{index}] needs a 'path' string", code="webhook_guard.E006"
         )
     path = entry["path"]
+    _check_types(entry, _ROUTE_TYPES, f"route {path!r}")
     unsigned = bool(entry.get("unsigned", False))
     options = {k: v for k, v in entry.items() if k not in ROUTE_KEYS}
     provider = None
@@ -127,13 +177,18 @@ def route_from_mapping(entry: Any, *, index: int = 0, source: str = "") -> Route
                 f"route {path!r}: unknown option for provider {name!r} ({exc})",
                 code="webhook_guard.E009",
             ) from None
-        if source and any(is_literal(ref) for ref in _secret_refs(entry.get("secret"))):
-            logger.warning(
-                "webhook_guard: route %r in %s has a literal secret; prefer 'env:NAME' or "
-                "'file:/path' so secrets stay out of configuration files",
-                path,
-                source,
-                extra={"webhook_guard": {"event": "webhook_guard.literal_secret", "route": path}},
+        except MissingExtraError:
+            raise
+        except ConfigurationError as exc:  # name the route the provider's options belong to
+            raise ConfigurationError(f"route {path!r}: {exc.message}", code=exc.code) from None
+        from_file = source and source != ENVIRONMENT
+        if from_file and any(is_literal(ref) for ref in _secret_refs(entry.get("secret"))):
+            warn_config(
+                f"webhook_guard: route {path!r} in {source} has a literal secret; prefer "
+                "'env:NAME' or 'file:/path' so secrets stay out of configuration files",
+                event="webhook_guard.literal_secret",
+                route=path,
+                stacklevel=5,
             )
     return Route(
         path,
@@ -158,6 +213,7 @@ def guard_kwargs(config: Mapping[str, Any], *, source: str = "") -> dict[str, An
     routes = config.get("routes") or []
     if not isinstance(routes, (list, tuple)):
         raise ConfigurationError("'routes' must be a list of tables", code="webhook_guard.E006")
+    _check_types(config, _GUARD_TYPES, "the configuration")
     kwargs: dict[str, Any] = {k: config[k] for k in GUARD_KEYS if k in config and k != "routes"}
     kwargs["routes"] = [route_from_mapping(r, index=i, source=source) for i, r in enumerate(routes)]
     return kwargs
@@ -182,7 +238,13 @@ def load_toml(path: str) -> dict[str, Any]:
         ) from None
 
 
-def _env_value(text: str) -> Any:
+#: Keys whose value stays text even when it parses as a number: a secret may be all digits.
+_TEXT_KEYS = ("secret", "token", "key", "password", "url", "path", "store", "header", "prefix")
+
+
+def _env_value(text: str, key: str) -> Any:
+    if key.endswith(_TEXT_KEYS) and text[:1] not in ("[", "{"):
+        return text
     try:
         return json.loads(text)
     except ValueError:
@@ -206,7 +268,7 @@ def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None)
                 raise ConfigurationError(
                     f"conflicting variable {name!r}", code="webhook_guard.E009"
                 )
-        node[parts[-1]] = _env_value(raw)
+        node[parts[-1]] = _env_value(raw, parts[-1])
     result = _lists(tree)
     if not isinstance(result, dict):
         raise ConfigurationError(

@@ -142,9 +142,9 @@ class Guard:
             if route.unsigned or route.provider is None:
                 self._keys[route.pattern] = None
             else:
-                self._keys[route.pattern] = resolve(
-                    route.provider.secret, route=route.pattern, clock=clock
-                )
+                source = resolve(route.provider.secret, route=route.pattern, clock=clock)
+                _check_keys(route, source)
+                self._keys[route.pattern] = source
             checked.append(route)
         self.routes = tuple(checked)
         self.duplicate_status = duplicate_status
@@ -366,9 +366,9 @@ class Guard:
     @classmethod
     def from_env(cls, prefix: str = "WEBHOOK_GUARD_", **overrides: Any) -> Guard:
         """Build a guard from environment variables (``WEBHOOK_GUARD_ROUTES__0__PATH=...``)."""
-        from webhook_guard.config import from_env
+        from webhook_guard.config import ENVIRONMENT, from_env
 
-        return cls.from_mapping(from_env(prefix), source="the environment", **overrides)
+        return cls.from_mapping(from_env(prefix), source=ENVIRONMENT, **overrides)
 
     def describe(self) -> list[dict[str, Any]]:
         """The routes as plain data: pattern, provider, options, limits and key metadata
@@ -420,6 +420,19 @@ class Guard:
 _NO_KEYS = KeySet(())
 
 
+def _check_keys(route: Route, source: KeySource) -> None:
+    """Every configured key must be usable by the route's scheme (E002 otherwise)."""
+    scheme = route.provider
+    assert scheme is not None
+    for key in source.static_keys or source.current():
+        problem = scheme.check_secret(key.value)
+        if problem is not None:
+            raise ConfigurationError(
+                f"route {route.pattern!r}: key {key.key_id!r}: {problem}",
+                code="webhook_guard.E002",
+            )
+
+
 def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:
     """A route's keys for the engine: the set itself when it never changes (no call per
     request), else the source's ``current``."""
@@ -432,6 +445,17 @@ def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:
 def _check_numbers(
     max_body: int, body_timeout: float, replay_ttl: float, processing_timeout: float
 ) -> None:
+    numbers = {
+        "max_body": max_body,
+        "body_timeout": body_timeout,
+        "replay_ttl": replay_ttl,
+        "processing_timeout": processing_timeout,
+    }
+    for name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int if name == "max_body" else (int, float)):
+            raise ConfigurationError(
+                f"{name} must be a number, not {type(value).__name__}", code="webhook_guard.E006"
+            )
     if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0 or processing_timeout <= 0:
         raise ConfigurationError(
             "max_body must be >= 0; body_timeout, replay_ttl and processing_timeout > 0",

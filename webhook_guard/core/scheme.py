@@ -137,6 +137,12 @@ class Scheme(abc.ABC):
         """How long replay keys must live; None when the route's own TTL applies."""
         return None
 
+    def check_secret(self, value: bytes) -> str | None:
+        """Why ``value`` cannot be a key of this scheme (e.g. a ``whsec_`` secret that is
+        not base64), or None. Called at start-up for every configured key, so a key that
+        would verify nothing is a configuration error, not a 401 on every request."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """The scheme's public options as plain data (never secrets)."""
         return {

@@ -289,18 +289,17 @@ class Airtable(BodyHMACScheme):
 
     def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
         super().__init__(secret=secret, spec=spec, name=name)
-        # A literal secret is checked now; env:/file:/callable keys when they are read
-        # (a key that does not decode then matches nothing).
+        # A literal secret is checked now; references when the guard reads them.
         literal = secret.encode() if isinstance(secret, str) else secret
-        if (
-            isinstance(literal, bytes)
-            and not literal.startswith((b"env:", b"file:"))
-            and _b64_key(literal) is None
-        ):
-            raise ConfigurationError(
-                f"{name}: the secret must be the base64 macSecretBase64 value",
-                code="webhook_guard.E004",
-            )
+        if isinstance(literal, bytes) and not literal.startswith((b"env:", b"file:")):
+            problem = self.check_secret(literal)
+            if problem is not None:
+                raise ConfigurationError(f"{name}: {problem}", code="webhook_guard.E002")
+
+    def check_secret(self, value: bytes) -> str | None:
+        if _b64_key(value) is None:
+            return "the secret must be the base64 macSecretBase64 value"
+        return None
 
     def _mac(self, key: Secret, message: Sequence[bytes]) -> bytes:
         decoded = _b64_key(key.value)

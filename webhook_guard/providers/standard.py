@@ -153,6 +153,22 @@ class StandardWebhooks(Scheme):
         self._derived[value] = derived
         return derived
 
+    def check_secret(self, value: bytes) -> str | None:
+        if self.asymmetric:
+            text = value[5:] if value.startswith(b"whpk_") else value
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                return "the public key is not base64 (whpk_...)"
+            return None if len(raw) == 32 else "an Ed25519 public key is 32 bytes"
+        if self.raw_key:
+            return None
+        if value.strip() in (b"whsec_", b""):
+            return "the whsec_ secret is empty after its prefix"
+        if _decode_whsec(value) is None:
+            return "the secret is not whsec_ followed by base64"
+        return None
+
     def _hmac_key(self, secret: str | bytes) -> bytes:
         value = secret.encode("utf-8") if isinstance(secret, str) else secret
         key = value if self.raw_key else _decode_whsec(value)
