@@ -20,7 +20,7 @@ from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.routes import Route, normalise_pattern, patterns_overlap
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
 from webhook_guard.exceptions import ConfigurationError, StoreError
-from webhook_guard.keysources import KeySource, resolve
+from webhook_guard.keysources import KeySource, bind_credentials, resolve
 from webhook_guard.observability import (
     DecisionHook,
     decision_level,
@@ -144,6 +144,7 @@ class Guard:
             else:
                 source = resolve(route.provider.secret, route=route.pattern, clock=clock)
                 _check_keys(route, source)
+                bind_credentials(route.provider, route=route.pattern, clock=clock)
                 self._keys[route.pattern] = source
             checked.append(route)
         self.routes = tuple(checked)
