@@ -706,21 +706,19 @@ def bind_credentials(
     ``ConfigurationError`` (E002) naming the route and the credential, never its value.
     An opt-in legacy scheme (``Scheme.legacy``) is warned about here.
     """
-    references = getattr(scheme, "references", dict)  # a scheme declaring no credentials
-    for name, ref in references().items():
+    for name, ref in scheme.references().items():
         source = resolve(ref, route=route, grace=grace, clock=clock, scheduler=scheduler)
         for key in source.static_keys or source.current():
-            problem = scheme.credential_problem(name, key.value)  # type: ignore[attr-defined]
+            problem = scheme.credential_problem(name, key.value)
             if problem is not None:
                 raise ConfigurationError(f"route {route!r}: {problem}", code="webhook_guard.E002")
         static = source.static_keys
-        scheme.bind(name, static if static is not None else source)  # type: ignore[attr-defined]
-    legacy = getattr(scheme, "legacy", None)
-    if legacy:
+        scheme.bind(name, static if static is not None else source)
+    if scheme.legacy:
         from webhook_guard.observability import warn_config
 
         warn_config(
-            f"webhook_guard: route {route!r} uses {scheme.name}, a legacy scheme: {legacy}",
+            f"webhook_guard: route {route!r} uses {scheme.name}, a legacy scheme: {scheme.legacy}",
             event="webhook_guard.legacy_scheme",
             route=route,
             stacklevel=4,
