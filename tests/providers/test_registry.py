@@ -9,10 +9,15 @@ signer and the verifier agree on the wire (headers, query, URL), not only in mem
 
 from __future__ import annotations
 
+import ast
 import base64
 import inspect
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import webhook_guard.providers
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.core.signing import guess_content_type
@@ -256,3 +262,93 @@ def test_every_provider_signs_through_one_interface(name: str) -> None:
     wire = _signed(name)
     assert isinstance(wire, SignedRequest)
     assert dict(wire) == wire.headers  # also a mapping of its headers
+
+
+# -- the registry: static names, and what providers may import ----------------------------
+
+PROVIDERS_DIR = Path(webhook_guard.providers.__file__).parent
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_name_is_bound_statically_in_the_package() -> None:
+    """Each registered name is a plain module-level import of ``webhook_guard.providers``
+    (not a ``__getattr__`` lookup), so type checkers see it; ``__all__`` lists it."""
+    bound = _module_level_imports(PROVIDERS_DIR / "__init__.py")
+    missing = sorted(set(names()) - bound)
+    assert not missing, f"add to the import list of providers/__init__.py: {missing}"
+    assert set(names()) <= set(webhook_guard.providers.__all__)
+    assert "__getattr__" not in vars(webhook_guard.providers)
+
+
+@pytest.mark.parametrize("name", names())
+def test_from_providers_import_name(name: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"from webhook_guard.providers import {name}", namespace)  # noqa: S102 - the test
+    assert namespace[name] is REGISTRY[name]
+    assert namespace[name].name == name
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, at module level) of every import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = set(map(id, tree.body))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, id(node) in top or _in_type_checking(tree, node)))
+    return found
+
+
+def _in_type_checking(tree: ast.Module, target: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        and any(child is target for child in ast.walk(node))
+        for node in tree.body
+    )  # fmt: skip
+
+
+def _allowed(module: str, *, lazy: bool) -> bool:
+    root = module.partition(".")[0]
+    if module.startswith(("webhook_guard.core", "webhook_guard.providers")):
+        return True
+    if module == "webhook_guard.exceptions" or root in sys.stdlib_module_names:
+        return True
+    return lazy and root == "cryptography"
+
+
+@pytest.mark.parametrize("path", sorted(PROVIDERS_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_providers_import_only_core_stdlib_and_lazily_cryptography(path: Path) -> None:
+    bad = [m for m, top in _imports(path) if not _allowed(m, lazy=not top)]
+    assert bad == []
+
+
+def test_import_rule_can_fail(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("import cryptography\ndef f():\n    from webhook_guard import keysources\n")
+    assert [m for m, top in _imports(module) if not _allowed(m, lazy=not top)] == [
+        "cryptography",
+        "webhook_guard",
+    ]
+
+
+def test_importing_the_providers_does_no_io_and_loads_no_extra() -> None:
+    code = (
+        "import sys, json, webhook_guard.providers\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('webhook_guard', "
+        "'cryptography', 'logging')))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert not {m for m in loaded if m.startswith(("cryptography", "logging"))}
+    assert not {"webhook_guard.keysources", "webhook_guard.guard", "webhook_guard.testing"} & loaded

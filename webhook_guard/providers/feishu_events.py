@@ -36,8 +36,8 @@ from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family, now_or
+from webhook_guard.providers._cipher import MAX_ENVELOPE, aes_cbc, pad, require_crypto, unpad
 from webhook_guard.providers._parse import JSON_TYPE, b64_strict, json_object
-from webhook_guard.providers.tencent import MAX_ENVELOPE, aes_cbc, pad, require_crypto, unpad
 
 __all__ = ("Feishu", "feishu_decrypt", "feishu_encrypt")
 
