@@ -34,6 +34,7 @@ class Headers(Mapping[str, str]):
     _raw: tuple[tuple[bytes, bytes], ...] | None = None
     _items: tuple[tuple[str, str], ...] | None = None
     _map: dict[str, list[str]] | None = None
+    _by_name: dict[bytes, list[bytes]] | None = None
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = tuple(items)
@@ -108,11 +109,31 @@ class Headers(Mapping[str, str]):
             return [value] if isinstance(value, str) else []
         raw = self._raw
         if raw is not None:
-            try:
-                wanted = name.encode("latin-1").lower()  # bytes.lower(): ASCII only, as HTTP
-            except UnicodeEncodeError:
+            by_name = self._by_name
+            if by_name is None:  # one pass over the headers, then lookups by name
+                by_name = {}
+                for k, v in raw:
+                    lowered = k.lower()  # bytes.lower(): ASCII only, as HTTP
+                    found = by_name.get(lowered)
+                    if found is None:
+                        by_name[lowered] = [v]
+                    else:
+                        found.append(v)
+                self._by_name = by_name
+            wanted = _ASGI_NAMES.get(name)
+            if wanted is None:
+                try:
+                    wanted = name.encode("latin-1").lower()
+                except UnicodeEncodeError:
+                    return []
+                if len(_ASGI_NAMES) < 4096:
+                    _ASGI_NAMES[name] = wanted
+            values = by_name.get(wanted)
+            if not values:
                 return []
-            return [v.decode("latin-1") for k, v in raw if k.lower() == wanted]
+            if len(values) == 1:
+                return [values[0].decode("latin-1")]
+            return [v.decode("latin-1") for v in values]
         return list(self._index().get(name.lower(), ()))
 
     def items_raw(self) -> tuple[tuple[str, str], ...]:
@@ -126,6 +147,10 @@ class Headers(Mapping[str, str]):
 #: Header name -> its WSGI environ key ("" where the full rules apply). Schemes ask for a
 #: handful of fixed names; computing the key each time costs more than the lookup.
 _ENVIRON_KEYS: dict[str, str] = {}
+
+
+#: Header name -> its lowercase bytes, as ASGI header lists hold them.
+_ASGI_NAMES: dict[str, bytes] = {}
 
 
 def _environ_key(name: str) -> str:
