@@ -149,8 +149,10 @@ class Guard:
         self.routes = tuple(checked)
         self.duplicate_status = duplicate_status
         self.trusted_proxies = frozenset(trusted_proxies)
+        self.store = _make_store(replay_store)
         self.engine = Engine(
             checked,
+            replay=self.store is not None,
             max_body=max_body,
             replay_ttl=replay_ttl,
             key_sources={p: _keys_of(s) for p, s in self._keys.items()},
@@ -175,7 +177,6 @@ class Guard:
             )
             if h is not None
         )
-        self.store = _make_store(replay_store)
         #: The store answers without I/O (memory): its sync methods serve ASGI too.
         self._local_store = isinstance(self.store, MemoryReplayStore)
         self._store_down_until = 0.0

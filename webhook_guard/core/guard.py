@@ -124,6 +124,7 @@ class Target:
     :param max_body: the body limit that applies.
     :param ttl: seconds a processed event's replay key is kept: the provider's retry
         horizon, and at least the timestamp window plus a margin.
+    :param replay: derive replay keys (a replay store exists and the route wants them).
     :param keys: the route's keys: a ``KeySet`` when they never change, else a callable
         returning the current ones (the guard's key source); None for an unsigned route.
         The engine never calls it: the caller passes the keys in.
@@ -153,6 +154,7 @@ class Target:
         max_body: int,
         ttl: float,
         keys: KeySet | Callable[[], KeySet] | None = None,
+        replay: bool = True,
     ) -> None:
         self.route = route
         self.pattern = route.pattern
@@ -162,7 +164,7 @@ class Target:
         self.max_body = max_body
         self.ttl = ttl
         self.keys = keys
-        self.replay = route.replay
+        self.replay = replay and route.replay  # no store: no key to compute
         self.report_only = route.report_only
         scheme = self.scheme
         self.body_signed = bool(scheme is not None and scheme.body_signed)
@@ -236,6 +238,7 @@ class Engine:
     :param duplicate_status: the status acknowledging a copy of a processed event.
     :param commit_client_errors: count a 4xx answer from the app as processed (off: only
         2xx commits, so the provider's retry reaches the app).
+    :param replay: whether there is a replay store (without one no replay key is derived).
     """
 
     __slots__ = (
@@ -257,6 +260,7 @@ class Engine:
         key_sources: Mapping[str, KeySet | Callable[[], KeySet] | None] | None = None,
         duplicate_status: int = 200,
         commit_client_errors: bool = False,
+        replay: bool = True,
     ) -> None:
         self.default_max_body = max_body
         self.default_replay_ttl = replay_ttl
@@ -269,6 +273,7 @@ class Engine:
                 max_body=route.max_body if route.max_body is not None else max_body,
                 ttl=self.replay_ttl(route),
                 keys=sources.get(route.pattern),
+                replay=replay,
             )
             for route in routes
         )

@@ -34,7 +34,8 @@ class Headers(Mapping[str, str]):
     _raw: tuple[tuple[bytes, bytes], ...] | None = None
     _items: tuple[tuple[str, str], ...] | None = None
     _map: dict[str, list[str]] | None = None
-    _by_name: dict[bytes, list[bytes]] | None = None
+    _single: dict[bytes, bytes] | None = None  # ASGI: name -> value, when no name repeats
+    _by_name: dict[bytes, list[bytes]] | None = None  # ASGI: name -> values, when one does
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = tuple(items)
@@ -109,31 +110,28 @@ class Headers(Mapping[str, str]):
             return [value] if isinstance(value, str) else []
         raw = self._raw
         if raw is not None:
-            by_name = self._by_name
-            if by_name is None:  # one pass over the headers, then lookups by name
-                by_name = {}
-                for k, v in raw:
-                    lowered = k.lower()  # bytes.lower(): ASCII only, as HTTP
-                    found = by_name.get(lowered)
-                    if found is None:
-                        by_name[lowered] = [v]
-                    else:
-                        found.append(v)
-                self._by_name = by_name
             wanted = _ASGI_NAMES.get(name)
             if wanted is None:
                 try:
                     wanted = name.encode("latin-1").lower()
                 except UnicodeEncodeError:
                     return []
-                if len(_ASGI_NAMES) < 4096:
+                if len(_ASGI_NAMES) < 4096:  # bounded: names come from configuration
                     _ASGI_NAMES[name] = wanted
-            values = by_name.get(wanted)
-            if not values:
-                return []
-            if len(values) == 1:
-                return [values[0].decode("latin-1")]
-            return [v.decode("latin-1") for v in values]
+            single = self._single
+            if single is None:
+                # One pass over the headers, then lookups by name. bytes.lower() folds
+                # ASCII only, as HTTP does.
+                single = self._single = {k.lower(): v for k, v in raw}
+                if len(single) != len(raw):  # a name repeats: keep every value
+                    by_name: dict[bytes, list[bytes]] = {}
+                    for k, v in raw:
+                        by_name.setdefault(k.lower(), []).append(v)
+                    self._by_name = by_name
+            if self._by_name is not None:
+                return [v.decode("latin-1") for v in self._by_name.get(wanted, ())]
+            value = single.get(wanted)
+            return [] if value is None else [value.decode("latin-1")]
         return list(self._index().get(name.lower(), ()))
 
     def items_raw(self) -> tuple[tuple[str, str], ...]:
