@@ -18,7 +18,6 @@ import asyncio
 import math
 import weakref
 from collections.abc import Iterable
-from logging import INFO
 from time import monotonic, perf_counter
 from typing import Any
 
@@ -26,19 +25,15 @@ from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
 from webhook_guard._url import public_url
 from webhook_guard.core.guard import CLAIM_NEW as _NEW
 from webhook_guard.core.guard import Plan
-from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
-from webhook_guard.observability import decision_level, logger
 from webhook_guard.responses import render
 
 __all__ = ("ASGIWebhookGuard", "route_path")
 
 _POLICY_VIOLATION = 1008
 _new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
-_log_enabled = logger.isEnabledFor
-_LOG_CACHE: dict[int, bool] = getattr(logger, "_cache", {})
 
 
 def route_path(scope: Scope) -> str:
@@ -67,7 +62,6 @@ class ASGIWebhookGuard:
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
         self._plan = self.guard.engine.plan
-        self._verify = self.guard.engine.verify
         self.guard.check_store_mode(asynchronous=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,22 +106,15 @@ class ASGIWebhookGuard:
         query = raw_query.decode("latin-1") if raw_query.__class__ is bytes else str(raw_query)
         scheme = target.scheme
         url = _url(guard, plan, scope, path, query, headers) if scheme and scheme.needs_url else ""
-        keys = target.keys
-        verdict = self._verify(
-            plan,
-            _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1])),
-            keys if keys.__class__ is KeySet else guard.keys(plan),
-            guard.clock(),
+        verdict = guard.verify(
+            plan, _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1]))
         )
         store = guard.store
         if verdict[10] is not None and store is not None:  # the replay key
             claim = guard.claim(verdict) if guard._local_store else await guard.aclaim(verdict)
             if claim is not _NEW:
                 verdict = guard.settle(plan, verdict, claim)
-        level = INFO if verdict[0] else decision_level(verdict)
-        logged = _LOG_CACHE.get(level)
-        if guard._hooks or logged or (logged is None and _log_enabled(level)):
-            guard.record(verdict, started, method)
+        guard.record(verdict, started, method)
         if not verdict[0] and not verdict.passes:
             await _respond(verdict, send)
             return
