@@ -264,6 +264,7 @@ class Guard:
         if key is None or store is None or not verdict.verified:
             return
         try:
+            # 2xx, the usual answer, decided without a call; commits() has the whole rule.
             if (status is not None and 200 <= status < 300) or self.engine.commits(status):
                 store.commit(key, plan.target.ttl)  # type: ignore[union-attr]
             else:
@@ -291,8 +292,10 @@ class Guard:
     def _store_resting(self) -> bool:
         # After a failure the store is not asked again for STORE_REST seconds: a request
         # gets its 503 at once instead of waiting for another connect timeout.
-        until = self._store_down_until
-        return bool(until) and time.monotonic() < until
+        if time.monotonic() < self._store_down_until:
+            return True
+        self._store_down_until = 0.0  # rested: ask the store again
+        return False
 
     def _store_failed(self, verdict: Verdict, exc: BaseException, step: str) -> None:
         now = time.monotonic()
