@@ -97,7 +97,7 @@ class ASGIPass:
 # -- Starlette -----------------------------------------------------------------------------------
 
 
-def _starlette(hand: bool) -> Any:  # noqa: FBT001
+def _starlette(hand: bool) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -140,7 +140,7 @@ class WSGIPass:
         return self.app(environ, start_response)
 
 
-def _flask(hand: bool) -> Any:  # noqa: FBT001
+def _flask(hand: bool) -> Any:
     from flask import Flask, Response, request
 
     app = Flask("bench")

@@ -174,9 +174,10 @@ def run_wrk(server: Server, script: str, duration: int, connections: int) -> Non
     before = server.cpu_seconds()
     out = subprocess.run(
         [
-            "taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-            "-s", script, f"http://127.0.0.1:{server.port}{server.path}",
-        ],  # fmt: skip
+            *("taskset", "-c", "1", "wrk", "-t1"),
+            *(f"-c{connections}", f"-d{duration}s", "-s", script),
+            f"http://127.0.0.1:{server.port}{server.path}",
+        ],
         capture_output=True,
         text=True,
         timeout=duration + 30,

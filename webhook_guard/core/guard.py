@@ -190,12 +190,20 @@ class Target:
         )
 
     def refuse(
-        self, reason: Reason, params: Mapping[str, str] = _EMPTY, body: bytes = b""
+        self,
+        reason: Reason,
+        params: Mapping[str, str] = _EMPTY,
+        body: bytes = b"",
+        *,
+        report_only: bool = False,
     ) -> Verdict:
-        """The refusal for ``reason`` on this route (with the request's params and body)."""
+        """The refusal for ``reason`` on this route (with the request's params and body;
+        ``report_only``: passed on by a report-only route)."""
         verdict = self.refusals[reason]
-        if params or body:
-            verdict = make_verdict((*verdict[:5], params, *verdict[6:14], body, None))
+        if params or body or report_only:
+            verdict = make_verdict(
+                (*verdict[:5], params, *verdict[6:12], report_only, verdict[13], body, None)
+            )
         return verdict
 
     def __repr__(self) -> str:
@@ -361,10 +369,7 @@ class Engine:
 
     @staticmethod
     def _failed(target: Target, reason: Reason, params: Mapping[str, str], body: bytes) -> Verdict:
-        verdict = target.refuse(reason, params, body)
-        if target.report_only:
-            return verdict.replace(report_only=True)
-        return verdict
+        return target.refuse(reason, params, body, report_only=target.report_only)
 
     # -- 4, 5: the replay claim ---------------------------------------------------------
 
@@ -374,15 +379,14 @@ class Engine:
         if claim is CLAIM_NEW:
             return verdict
         target: Target = plan.target  # type: ignore[assignment]
+        reported = target.report_only  # a report-only route passes these on, marked
         if claim is CLAIM_DONE:  # the provider's retry of a processed event: acknowledge it
-            settled = make_verdict((False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:]))
-        elif claim is CLAIM_IN_FLIGHT:
-            settled = target.refuse(Reason.REPLAYED, plan.params, verdict.body)
-        else:
-            settled = target.refuse(Reason.STORE_UNAVAILABLE, plan.params, verdict.body)
-        if target.report_only:
-            return settled.replace(report_only=True)
-        return settled
+            return make_verdict(
+                (False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:12], reported,
+                 *verdict[13:])
+            )  # fmt: skip
+        reason = Reason.REPLAYED if claim is CLAIM_IN_FLIGHT else Reason.STORE_UNAVAILABLE
+        return target.refuse(reason, plan.params, verdict.body, report_only=reported)
 
     def commits(self, status: int | None) -> bool:
         """Whether the app's answer ``status`` (None: it raised, or the client left before
