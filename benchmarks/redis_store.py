@@ -6,8 +6,13 @@ distinct pre-signed delivery (so every claim is NEW and is committed afterwards)
 - ``bare``: the endpoint alone (no guard), the baseline;
 - ``none``: the guard with ``replay_store=None`` (verification only);
 - ``memory``: the guard with the in-process store;
-- ``redis``: the guard with the Redis store (one ``SET NX PX`` to claim, one
-  ``SET XX KEEPTTL`` to commit: two round trips per request).
+- ``redis``: the guard with the Redis store (one ``SET NX PX GET`` to claim before the
+  app runs, one ``SET XX PX`` to commit after the response is handed over).
+
+Two times per case: the *critical path* (request start until the response's last byte is
+with the server: WSGI, the iterable exhausted; ASGI, the last ``http.response.body``
+sent) and the *total* (WSGI including ``close()``; ASGI until the app returns), where the
+commit happens off the client's critical path.
 
 Rounds are interleaved (every case once per round, order rotated), medians reported, and
 a loopback ``PING`` round trip (redis-py, sync and asyncio) measured in the same rounds
@@ -151,14 +156,18 @@ def wsgi_endpoint(environ: dict[str, Any], start_response: Callable[..., Any]) -
 
 
 class Statuses:
-    """Counts response statuses, so a run that silently rejects is noticed."""
+    """Counts response statuses, so a run that silently rejects is noticed; notes when the
+    last body message of each response reached the server (the critical path's end)."""
 
     def __init__(self) -> None:
         self.bad = 0
+        self.sent_at = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start" and message["status"] != 200:
             self.bad += 1
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            self.sent_at = time.perf_counter()
 
     def start_response(self, status: str, headers: Any, exc_info: Any = None) -> None:
         if not status.startswith("200"):
@@ -189,7 +198,9 @@ def quiet_gc() -> Iterator[None]:
         gc.enable()
 
 
-async def time_asgi(app: Any, pool: list[tuple[bytes, bytes]], statuses: Statuses) -> float:
+async def time_asgi(
+    app: Any, pool: list[tuple[bytes, bytes]], statuses: Statuses
+) -> tuple[float, float]:
     scopes = [asgi_scope(body, sig) for body, sig in pool]
     receives = []
     for body, _ in pool:
@@ -200,22 +211,34 @@ async def time_asgi(app: Any, pool: list[tuple[bytes, bytes]], statuses: Statuse
 
         receives.append(receive)
     send = statuses.send
+    critical = 0.0
     with quiet_gc():
         t0 = time.perf_counter()
         for scope, receive in zip(scopes, receives, strict=True):
+            started = time.perf_counter()
             await app(scope, receive, send)
-        return time.perf_counter() - t0
+            critical += statuses.sent_at - started
+        return time.perf_counter() - t0, critical
 
 
-def time_wsgi(app: Any, pool: list[tuple[bytes, bytes]], statuses: Statuses) -> float:
+def time_wsgi(
+    app: Any, pool: list[tuple[bytes, bytes]], statuses: Statuses
+) -> tuple[float, float]:
     environs = [wsgi_environ(body, sig) for body, sig in pool]
     start_response = statuses.start_response
+    critical = 0.0
     with quiet_gc():
         t0 = time.perf_counter()
         for environ in environs:
-            for _ in app(environ, start_response):
+            started = time.perf_counter()
+            result = app(environ, start_response)
+            for _ in result:
                 pass
-        return time.perf_counter() - t0
+            critical += time.perf_counter() - started  # the server has the whole response
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return time.perf_counter() - t0, critical
 
 
 def time_sync_ping(client: Any) -> float:
@@ -238,6 +261,7 @@ async def time_async_ping(client: Any) -> float:
 
 
 Series = dict[str, list[float]]  # case -> seconds per request, one value per round
+#: "<case>" for the total per request, "<case>:critical" for the critical path
 
 
 async def run_asgi(redis_url: str, rounds: int, batch: int) -> tuple[Series, list[float]]:
@@ -246,7 +270,7 @@ async def run_asgi(redis_url: str, rounds: int, batch: int) -> tuple[Series, lis
         guard = guard_for(case, redis_url)
         apps[case] = asgi_endpoint if guard is None else guard.asgi(asgi_endpoint)
     ping_client = redis.asyncio.Redis.from_url(redis_url)
-    series: Series = {case: [] for case in CASES}
+    series: Series = {name: [] for case in CASES for name in (case, case + ":critical")}
     pings: list[float] = []
     statuses = Statuses()
     try:
@@ -255,9 +279,10 @@ async def run_asgi(redis_url: str, rounds: int, batch: int) -> tuple[Series, lis
             shift = r % len(CASES)
             order = CASES[shift:] + CASES[:shift]
             for case in order:
-                elapsed = await time_asgi(apps[case], pool, statuses)
+                elapsed, critical = await time_asgi(apps[case], pool, statuses)
                 if r >= 0:
                     series[case].append(elapsed / batch)
+                    series[case + ":critical"].append(critical / batch)
             ping = await time_async_ping(ping_client)
             if r >= 0:
                 pings.append(ping)
@@ -277,7 +302,7 @@ def run_wsgi(redis_url: str, rounds: int, batch: int) -> tuple[Series, list[floa
         guard = guard_for(case, redis_url)
         apps[case] = wsgi_endpoint if guard is None else guard.wsgi(wsgi_endpoint)
     ping_client = redis.Redis.from_url(redis_url)
-    series: Series = {case: [] for case in CASES}
+    series: Series = {name: [] for case in CASES for name in (case, case + ":critical")}
     pings: list[float] = []
     statuses = Statuses()
     try:
@@ -286,9 +311,10 @@ def run_wsgi(redis_url: str, rounds: int, batch: int) -> tuple[Series, list[floa
             shift = r % len(CASES)
             order = CASES[shift:] + CASES[:shift]
             for case in order:
-                elapsed = time_wsgi(apps[case], pool, statuses)
+                elapsed, critical = time_wsgi(apps[case], pool, statuses)
                 if r >= 0:
                     series[case].append(elapsed / batch)
+                    series[case + ":critical"].append(critical / batch)
             ping = time_sync_ping(ping_client)
             if r >= 0:
                 pings.append(ping)
@@ -336,12 +362,17 @@ def table(title: str, series: Series, pings: list[float], rounds: int, batch: in
             f"{1 / median:>10.0f}{vs_bare:>11}{vs_none:>11}"
         )
     redis_minus_memory = diff_us(series, "redis", "memory")
+    critical = diff_us(series, "redis:critical", "memory:critical")
     lines.append(
         f"loopback PING round trip (redis-py, median of {rounds} x {PINGS}): {us(rtt):.1f} µs"
     )
     lines.append(
-        f"Redis store - memory store: {redis_minus_memory:+.1f} µs/request"
-        f" = {redis_minus_memory / us(rtt):.2f} PING round trips (claim + commit = 2 commands)"
+        f"Redis store - memory store, critical path: {critical:+.1f} µs/request"
+        f" = {critical / us(rtt):.2f} PING round trips (the claim)"
+    )
+    lines.append(
+        f"Redis store - memory store, in all: {redis_minus_memory:+.1f} µs/request"
+        f" = {redis_minus_memory / us(rtt):.2f} PING round trips (claim + commit)"
     )
     return "\n".join(lines)
 

@@ -15,12 +15,15 @@ message has been handed to the server, not while the client waits.
 from __future__ import annotations
 
 import asyncio
-import time
+import math
+import weakref
 from collections.abc import Iterable
+from time import monotonic, perf_counter
 from typing import Any
 
 from webhook_guard._types import ASGIApp, Message, Receive, Scope, Send
 from webhook_guard._url import public_url
+from webhook_guard.core.guard import CLAIM_NEW as _NEW
 from webhook_guard.core.guard import Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
@@ -58,134 +61,151 @@ class ASGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
+        self._plan = self.guard.engine.plan
         self.guard.check_store_mode(asynchronous=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if scope.get("root_path"):
-                path = route_path(scope)
-            found = self._match(path)
-            if found is None:
-                await self.app(scope, receive, send)
-            else:
-                await self._guarded(found, path, scope, receive, send)
-        elif scope["type"] == "websocket" and self._match(route_path(scope)) is not None:
-            message = await receive()
-            if message["type"] == "websocket.connect":
-                await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
-        else:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket" and self._match(route_path(scope)) is not None:
+                message = await receive()
+                if message["type"] == "websocket.connect":
+                    await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+                return
             await self.app(scope, receive, send)
-
-    async def _guarded(
-        self, found: Any, path: str, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        started = time.perf_counter()
+            return
+        path = scope["path"]
+        if scope.get("root_path"):
+            path = route_path(scope)
+        found = self._match(path)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        # A guarded request. One function, few calls: this is the path every webhook takes.
+        started = perf_counter()
         guard = self.guard
         method: str = scope.get("method", "GET")
         headers = Headers.from_asgi(scope.get("headers") or ())
-        plan = guard.plan(
+        plan = self._plan(
             found,
-            content_length=headers.getlist("content-length"),
-            transfer_encoding=headers.get("transfer-encoding"),
-            terminated=True,
+            headers.getlist("content-length"),
+            (headers.getlist("transfer-encoding") or (None,))[0],
+            terminated=True,  # the server frames the body: read until more_body is False
         )
-        refusal = plan.refusal
-        if refusal is not None:
-            guard.record(refusal, started, method=method)
-            await _respond(refusal, send)
+        target = plan[0]
+        if plan[3] is not None or target is None:
+            await self._refuse(plan[3], started, method, send)  # type: ignore[arg-type]
             return
-        body, problem = await _read_body(receive, plan.target.max_body, guard.body_timeout)  # type: ignore[union-attr]
+        body, problem = await _read_body(receive, target.max_body, guard.body_timeout)
         if problem is not None:
             refusal = guard.refuse(plan, problem)
-            guard.record(refusal, started, method=method)
+            guard.record(refusal, started, method)
             if problem is not Reason.BODY_INCOMPLETE:  # a disconnected client gets no answer
                 await _respond(refusal, send)
             return
         raw_query = scope.get("query_string", b"")
-        query = raw_query.decode("latin-1") if isinstance(raw_query, bytes) else str(raw_query)
-        scheme = plan.target.scheme  # type: ignore[union-attr]
+        query = raw_query.decode("latin-1") if raw_query.__class__ is bytes else str(raw_query)
+        scheme = target.scheme
         url = _url(guard, plan, scope, path, query, headers) if scheme and scheme.needs_url else ""
-        request = _new_request(WebhookRequest, (method, path, headers, body, query, url, plan.params))
-        verdict = guard.verify(plan, request)
-        if verdict.replay_key is not None and guard.store is not None:
-            verdict = guard.settle(plan, verdict, await guard.aclaim(verdict))
-        guard.record(verdict, started, method=method)
-        if not verdict.passes:
+        verdict = guard.verify(
+            plan, _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1]))
+        )
+        store = guard.store
+        if verdict[10] is not None and store is not None:  # the replay key
+            claim = guard.claim(verdict) if guard._local_store else await guard.aclaim(verdict)
+            if claim is not _NEW:
+                verdict = guard.settle(plan, verdict, claim)
+        guard.record(verdict, started, method)
+        if not verdict[0] and not verdict.passes:
             await _respond(verdict, send)
             return
-        if verdict.response is not None:  # a verified handshake the guard answers itself
-            status, response_headers, content = verdict.response
+        if verdict[15] is not None:  # a verified handshake the guard answers itself
+            status, response_headers, content = verdict[15]
             await _send_response(send, status, response_headers, content)
             return
         scope[VERDICT_KEY] = verdict
-        receive = _Replay(body, receive)
-        if verdict.verified and verdict.replay_key is not None and guard.store is not None:
-            await _Settling(guard, plan, verdict, send).run(self.app, scope, receive)
-        else:
-            await self.app(scope, receive, send)
+        exchange = _Exchange(body, receive, send, guard, plan, verdict)
+        if not verdict[0] or verdict[10] is None or store is None:
+            await self.app(scope, exchange.receive, send)
+            return
+        # Settle the claim by the status the app chose, once the answer is with the server.
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except BaseException:
+            await exchange.settle(None)
+            raise
+        if not exchange.settled:  # the app returned without finishing a response
+            await exchange.settle(None)
+
+    async def _refuse(self, verdict: Verdict, started: float, method: str, send: Send) -> None:
+        self.guard.record(verdict, started, method)
+        await _respond(verdict, send)
 
 
-class _Replay:
-    """``receive`` for the app: the verified body as one message (the bytes that were
-    verified, not copied again), then the server's own ``receive`` (so
-    ``http.disconnect`` reaches the app)."""
+class _Exchange:
+    """What the app talks to: ``receive`` hands it the verified body as one message (the
+    bytes that were verified, not copied again), then the server's own ``receive`` (so
+    ``http.disconnect`` reaches it); ``send`` notes the status it chose and settles the
+    replay claim after the last body message is with the server (2xx commits, even if
+    the client went away while the body was sent)."""
 
-    __slots__ = ("body", "receive")
+    __slots__ = (
+        "body",
+        "guard",
+        "local",
+        "plan",
+        "server_receive",
+        "server_send",
+        "settled",
+        "status",
+        "verdict",
+    )
 
-    def __init__(self, body: bytes, receive: Receive) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        guard: Guard,
+        plan: Plan,
+        verdict: Verdict,
+    ) -> None:
         self.body: bytes | None = body
-        self.receive = receive
-
-    async def __call__(self) -> Message:
-        body = self.body
-        if body is None:
-            return await self.receive()
-        self.body = None
-        return {"type": "http.request", "body": body, "more_body": False}
-
-
-class _Settling:
-    """Sends for the app, notes the status it chose, and settles the replay claim after
-    the last body message is with the server (or when the app ends without one)."""
-
-    __slots__ = ("guard", "plan", "send", "settled", "status", "verdict")
-
-    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict, send: Send) -> None:
+        self.server_receive = receive
+        self.server_send = send
         self.guard = guard
         self.plan = plan
         self.verdict = verdict
-        self.send = send
+        self.local = guard._local_store
         self.status: int | None = None
         self.settled = False
 
-    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
-        try:
-            await app(scope, receive, self._send)
-        except BaseException:
-            await self._settle(None)
-            raise
-        await self._settle(None)  # the app returned without finishing a response
+    async def receive(self) -> Message:
+        body = self.body
+        if body is None:
+            return await self.server_receive()
+        self.body = None
+        return {"type": "http.request", "body": body, "more_body": False}
 
-    async def _send(self, message: Message) -> None:
+    async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message.get("status", 200)
         elif kind == "http.response.body" and not message.get("more_body", False):
             try:
-                await self.send(message)
-            except BaseException:
-                # The client went away while the body was sent: the app's choice stands.
-                await self._settle(self.status)
-                raise
-            await self._settle(self.status)
+                await self.server_send(message)
+            finally:
+                # Sent, or the client went away while it was sent: the app's choice stands.
+                await self.settle(self.status)
             return
-        await self.send(message)
+        await self.server_send(message)
 
-    async def _settle(self, status: int | None) -> None:
+    async def settle(self, status: int | None) -> None:
         if not self.settled:
             self.settled = True
-            await self.guard.afinish(self.plan, self.verdict, status)
+            if self.local:
+                self.guard.finish(self.plan, self.verdict, status)
+            else:
+                await self.guard.afinish(self.plan, self.verdict, status)
 
 
 def _url(guard: Guard, plan: Plan, scope: Scope, path: str, query: str, headers: Headers) -> str:
@@ -205,59 +225,112 @@ def _url(guard: Guard, plan: Plan, scope: Scope, path: str, query: str, headers:
     )
 
 
+class _Watchdog:
+    """Cancels body reads that outlive their deadline: one timer per event loop for all the
+    reads in flight, instead of a timer set and cancelled for every request (scheduling
+    one costs about ten Python calls in asyncio)."""
+
+    __slots__ = ("armed_at", "expired", "handle", "loop", "reading")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.reading: dict[asyncio.Task[Any], float] = {}  # task -> deadline (monotonic)
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.handle: asyncio.TimerHandle | None = None
+        self.armed_at = math.inf
+
+    def arm(self, when: float) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.armed_at = when
+        self.handle = self.loop.call_at(when, self.check)
+
+    def check(self) -> None:
+        self.handle, self.armed_at = None, math.inf
+        now = monotonic()
+        soonest = math.inf
+        for task, deadline in list(self.reading.items()):
+            if deadline <= now:
+                del self.reading[task]
+                self.expired.add(task)
+                task.cancel()
+            elif deadline < soonest:
+                soonest = deadline
+        if soonest < math.inf:
+            self.arm(soonest)
+
+
+_WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
+    weakref.WeakKeyDictionary()
+)
+_current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+
+
+def _watchdog(loop: asyncio.AbstractEventLoop) -> _Watchdog:
+    global _LAST_WATCHDOG
+    last = _LAST_WATCHDOG
+    if last is not None and last.loop is loop:  # one loop per process, usually
+        return last
+    watchdog = _WATCHDOGS.get(loop)
+    if watchdog is None:
+        watchdog = _WATCHDOGS[loop] = _Watchdog(loop)
+    _LAST_WATCHDOG = watchdog
+    return watchdog
+
+
+_LAST_WATCHDOG: _Watchdog | None = None
+
+
 async def _read_body(receive: Receive, limit: int, timeout: float) -> tuple[bytes, Reason | None]:
-    """Read the whole body within ``limit`` bytes and ``timeout`` seconds."""
+    """Read the whole body within ``limit`` bytes and ``timeout`` seconds in all (a slow
+    client cannot reset the deadline byte by byte)."""
     try:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:  # not asyncio (e.g. trio): no deadline from us
-        return await _collect(receive, limit)
-    if task is None:
-        return await _collect(receive, limit)
-    timed_out = False
-
-    def expire() -> None:
-        nonlocal timed_out
-        timed_out = True
-        task.cancel()
-
-    # One timer for the whole body: a slow client cannot reset it byte by byte.
-    handle = loop.call_at(loop.time() + timeout, expire)
+        loop = None
+    task = None
+    if loop is not None:
+        task = _current_tasks.get(loop) if _current_tasks is not None else asyncio.current_task()
+    watchdog = None
+    if task is not None:
+        watchdog = _watchdog(loop)  # type: ignore[arg-type]
+        deadline = monotonic() + timeout
+        watchdog.reading[task] = deadline
+        if deadline < watchdog.armed_at:
+            watchdog.arm(deadline)
     try:
-        return await _collect(receive, limit)
+        message = await receive()
+        if message.get("type") != "http.request":
+            return b"", Reason.BODY_INCOMPLETE  # http.disconnect: the client went away
+        chunk = message.get("body", b"")
+        if len(chunk) > limit:
+            return b"", Reason.BODY_TOO_LARGE
+        if not message.get("more_body", False):
+            return chunk, None  # the usual case: the whole body in one message, no copy
+        chunks, total = [chunk], len(chunk)
+        while True:
+            message = await receive()
+            if message.get("type") != "http.request":
+                return b"", Reason.BODY_INCOMPLETE
+            chunk = message.get("body", b"")
+            if chunk:
+                total += len(chunk)
+                if total > limit:
+                    return b"", Reason.BODY_TOO_LARGE
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), None  # the one copy of a body sent in pieces
     except asyncio.CancelledError:
-        if not timed_out:
+        if watchdog is None or task not in watchdog.expired:
             raise
+        watchdog.expired.discard(task)
         uncancel = getattr(task, "uncancel", None)
         if uncancel is not None:
             uncancel()
         return b"", Reason.BODY_TIMEOUT
     finally:
-        handle.cancel()
-
-
-async def _collect(receive: Receive, limit: int) -> tuple[bytes, Reason | None]:
-    message = await receive()
-    if message.get("type") != "http.request":
-        return b"", Reason.BODY_INCOMPLETE  # http.disconnect: the client went away
-    chunk = message.get("body", b"")
-    if len(chunk) > limit:
-        return b"", Reason.BODY_TOO_LARGE
-    if not message.get("more_body", False):
-        return chunk, None  # the usual case: the whole body in one message, no copy
-    chunks, total = [chunk], len(chunk)
-    while True:
-        message = await receive()
-        if message.get("type") != "http.request":
-            return b"", Reason.BODY_INCOMPLETE
-        chunk = message.get("body", b"")
-        if chunk:
-            total += len(chunk)
-            if total > limit:
-                return b"", Reason.BODY_TOO_LARGE
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), None  # the one copy of a body sent in pieces
+        if watchdog is not None:
+            watchdog.reading.pop(task, None)  # type: ignore[arg-type]
 
 
 async def _respond(verdict: Verdict, send: Send) -> None:

@@ -45,6 +45,7 @@ __all__ = ("DEFAULT_BODY_TIMEOUT", "DEFAULT_PROCESSING_TIMEOUT", "Guard", "get_v
 DEFAULT_BODY_TIMEOUT = 10.0
 #: Seconds a delivery may stay in flight before its claim lapses (a crashed worker).
 DEFAULT_PROCESSING_TIMEOUT = 300.0
+_LOG_CACHE: dict[int, bool] = getattr(logger, "_cache", {})
 #: Seconds the replay store is left alone after a failed claim (requests get 503 at once).
 STORE_REST = 1.0
 #: Seconds between two log records about the same failing store.
@@ -151,8 +152,10 @@ class Guard:
         self.routes = tuple(checked)
         self.duplicate_status = duplicate_status
         self.trusted_proxies = frozenset(trusted_proxies)
+        self.store = _make_store(replay_store)
         self.engine = Engine(
             checked,
+            replay=self.store is not None,
             max_body=max_body,
             replay_ttl=replay_ttl,
             key_sources={p: _keys_of(s) for p, s in self._keys.items()},
@@ -177,7 +180,6 @@ class Guard:
             )
             if h is not None
         )
-        self.store = _make_store(replay_store)
         #: The store answers without I/O (memory): its sync methods serve ASGI too.
         self._local_store = isinstance(self.store, MemoryReplayStore)
         self._store_down_until = 0.0
@@ -223,15 +225,10 @@ class Guard:
 
     def verify(self, plan: Plan, request: WebhookRequest) -> Verdict:
         """Verify ``request`` on ``plan``'s route with its current keys (no replay claim)."""
-        return self.engine.verify(plan, request, self.keys(plan), self.clock())
-
-    @staticmethod
-    def keys(plan: Plan) -> KeySet:
-        """The current keys of ``plan``'s route."""
         keys = plan.target.keys  # type: ignore[union-attr]
-        if isinstance(keys, KeySet):
-            return keys
-        return keys() if keys is not None else _NO_KEYS
+        if not isinstance(keys, KeySet):  # a refreshed source, or an unsigned route
+            keys = keys() if keys is not None else _NO_KEYS
+        return self.engine.verify(plan, request, keys, self.clock())
 
     def claim(self, verdict: Verdict) -> Claim | None:
         """Claim ``verdict``'s replay key (sync store): a ``Claim``, or None when the store
@@ -269,6 +266,7 @@ class Guard:
         if key is None or store is None or not verdict.verified:
             return
         try:
+            # 2xx, the usual answer, decided without a call; commits() has the whole rule.
             if (status is not None and 200 <= status < 300) or self.engine.commits(status):
                 store.commit(key, plan.target.ttl)  # type: ignore[union-attr]
             else:
@@ -296,8 +294,10 @@ class Guard:
     def _store_resting(self) -> bool:
         # After a failure the store is not asked again for STORE_REST seconds: a request
         # gets its 503 at once instead of waiting for another connect timeout.
-        until = self._store_down_until
-        return bool(until) and time.monotonic() < until
+        if time.monotonic() < self._store_down_until:
+            return True
+        self._store_down_until = 0.0  # rested: ask the store again
+        return False
 
     def _store_failed(self, verdict: Verdict, exc: BaseException, step: str) -> None:
         now = time.monotonic()
@@ -315,7 +315,13 @@ class Guard:
         """Log the decision and call the hooks; a failing hook never changes the outcome.
         Costs nothing when no hook is set and the logger is not enabled."""
         hooks = self._hooks
-        if not hooks and not logger.isEnabledFor(INFO if verdict[0] else decision_level(verdict)):
+        level = INFO if verdict[0] else decision_level(verdict)
+        # The logger's own cache of its answers (cleared by logging whenever a level
+        # changes): a dict lookup instead of a call, on every request.
+        enabled = _LOG_CACHE.get(level)
+        if enabled is None:
+            enabled = logger.isEnabledFor(level)
+        if not hooks and not enabled:
             return
         duration = time.perf_counter() - started
         log_decision(verdict, duration, method=method)

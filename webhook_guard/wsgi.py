@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from io import BytesIO
-from logging import INFO
 from time import perf_counter
 from typing import Any
 
@@ -26,20 +25,15 @@ from webhook_guard._url import public_url, server_host
 from webhook_guard._workers import detect
 from webhook_guard.core.guard import CLAIM_NEW as _NEW
 from webhook_guard.core.guard import READ_TO_END, Plan
-from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
 from webhook_guard.guard import Guard
-from webhook_guard.observability import decision_level, logger, warn_memory_store
+from webhook_guard.observability import warn_memory_store
 from webhook_guard.responses import render
 
 __all__ = ("WSGIWebhookGuard",)
 
 _CHUNK = 64 * 1024
-_log_enabled = logger.isEnabledFor
-# The logger's own cache of isEnabledFor answers (cleared by logging whenever levels
-# change): one dict lookup instead of a call per request. Empty where it does not exist.
-_LOG_CACHE: dict[int, bool] = getattr(logger, "_cache", {})
 _new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
 _STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
 
@@ -56,7 +50,6 @@ class WSGIWebhookGuard:
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
         self._plan = self.guard.engine.plan
-        self._verify = self.guard.engine.verify
         # A server that detection recognised was handled when the Guard was built; only
         # an unknown one is judged by wsgi.multiprocess at the first guarded request
         # (uvicorn's and hypercorn's WSGI wrappers always set it, granian never does).
@@ -94,22 +87,15 @@ class WSGIWebhookGuard:
         headers = Headers.from_environ(environ)
         scheme = target.scheme
         url = _url(guard, plan, environ, path, query, headers) if scheme and scheme.needs_url else ""
-        keys = target.keys
-        verdict = self._verify(
-            plan,
-            _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1])),
-            keys if keys.__class__ is KeySet else guard.keys(plan),
-            guard.clock(),
+        verdict = guard.verify(
+            plan, _new_request(WebhookRequest, (method, path, headers, body, query, url, plan[1]))
         )
         store = guard.store
         if verdict[10] is not None and store is not None:  # the replay key
             claim = guard.claim(verdict)
             if claim is not _NEW:
                 verdict = guard.settle(plan, verdict, claim)
-        level = INFO if verdict[0] else decision_level(verdict)
-        logged = _LOG_CACHE.get(level)
-        if guard._hooks or logged or (logged is None and _log_enabled(level)):
-            guard.record(verdict, started, method)
+        guard.record(verdict, started, method)
         if not verdict[0] and not verdict.passes:
             return _respond(verdict, start_response)
         if verdict[15] is not None:  # a verified handshake the guard answers itself

@@ -408,3 +408,20 @@ async def test_burst_above_pool_size_waits_for_a_connection(redis_url: str, mode
         assert results.count(Claim.IN_FLIGHT) == burst - 1
     finally:
         await close_redis_store(store)
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-ttl"])
+async def test_evicting_policy_is_warned_at_start_up(redis_url: str, policy: str) -> None:
+    """A policy that may evict live replay keys reopens replay: said at start-up, loudly."""
+    client = redis.Redis.from_url(redis_url)
+    client.config_set("maxmemory-policy", policy)
+    try:
+        with pytest.warns(WebhookGuardWarning, match=f"maxmemory-policy is '{policy}'"):
+            guard = Guard(routes(), replay_store=redis_url)
+        await close_guard_store(guard)
+        client.config_set("maxmemory-policy", "noeviction")
+        guard = Guard(routes(), replay_store=redis_url)  # no warning (warnings are errors)
+        await close_guard_store(guard)
+    finally:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.close()

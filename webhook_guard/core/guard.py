@@ -124,6 +124,7 @@ class Target:
     :param max_body: the body limit that applies.
     :param ttl: seconds a processed event's replay key is kept: the provider's retry
         horizon, and at least the timestamp window plus a margin.
+    :param replay: derive replay keys (a replay store exists and the route wants them).
     :param keys: the route's keys: a ``KeySet`` when they never change, else a callable
         returning the current ones (the guard's key source); None for an unsigned route.
         The engine never calls it: the caller passes the keys in.
@@ -153,6 +154,7 @@ class Target:
         max_body: int,
         ttl: float,
         keys: KeySet | Callable[[], KeySet] | None = None,
+        replay: bool = True,
     ) -> None:
         self.route = route
         self.pattern = route.pattern
@@ -162,7 +164,7 @@ class Target:
         self.max_body = max_body
         self.ttl = ttl
         self.keys = keys
-        self.replay = route.replay
+        self.replay = replay and route.replay  # no store: no key to compute
         self.report_only = route.report_only
         scheme = self.scheme
         self.body_signed = bool(scheme is not None and scheme.body_signed)
@@ -188,12 +190,20 @@ class Target:
         )
 
     def refuse(
-        self, reason: Reason, params: Mapping[str, str] = _EMPTY, body: bytes = b""
+        self,
+        reason: Reason,
+        params: Mapping[str, str] = _EMPTY,
+        body: bytes = b"",
+        *,
+        report_only: bool = False,
     ) -> Verdict:
-        """The refusal for ``reason`` on this route (with the request's params and body)."""
+        """The refusal for ``reason`` on this route (with the request's params and body;
+        ``report_only``: passed on by a report-only route)."""
         verdict = self.refusals[reason]
-        if params or body:
-            verdict = make_verdict((*verdict[:5], params, *verdict[6:14], body, None))
+        if params or body or report_only:
+            verdict = make_verdict(
+                (*verdict[:5], params, *verdict[6:12], report_only, verdict[13], body, None)
+            )
         return verdict
 
     def __repr__(self) -> str:
@@ -237,6 +247,7 @@ class Engine:
     :param duplicate_status: the status acknowledging a copy of a processed event.
     :param commit_client_errors: count a 4xx answer from the app as processed (off: only
         2xx commits, so the provider's retry reaches the app).
+    :param replay: whether there is a replay store (without one no replay key is derived).
     """
 
     __slots__ = (
@@ -258,6 +269,7 @@ class Engine:
         key_sources: Mapping[str, KeySet | Callable[[], KeySet] | None] | None = None,
         duplicate_status: int = 200,
         commit_client_errors: bool = False,
+        replay: bool = True,
     ) -> None:
         self.default_max_body = max_body
         self.default_replay_ttl = replay_ttl
@@ -270,6 +282,7 @@ class Engine:
                 max_body=self.max_body(route),
                 ttl=self.replay_ttl(route),
                 keys=sources.get(route.pattern),
+                replay=replay,
             )
             for route in routes
         )
@@ -357,10 +370,7 @@ class Engine:
 
     @staticmethod
     def _failed(target: Target, reason: Reason, params: Mapping[str, str], body: bytes) -> Verdict:
-        verdict = target.refuse(reason, params, body)
-        if target.report_only:
-            return verdict.replace(report_only=True)
-        return verdict
+        return target.refuse(reason, params, body, report_only=target.report_only)
 
     # -- 4, 5: the replay claim ---------------------------------------------------------
 
@@ -370,15 +380,14 @@ class Engine:
         if claim is CLAIM_NEW:
             return verdict
         target: Target = plan.target  # type: ignore[assignment]
+        reported = target.report_only  # a report-only route passes these on, marked
         if claim is CLAIM_DONE:  # the provider's retry of a processed event: acknowledge it
-            settled = make_verdict((False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:]))
-        elif claim is CLAIM_IN_FLIGHT:
-            settled = target.refuse(Reason.REPLAYED, plan.params, verdict.body)
-        else:
-            settled = target.refuse(Reason.STORE_UNAVAILABLE, plan.params, verdict.body)
-        if target.report_only:
-            return settled.replace(report_only=True)
-        return settled
+            return make_verdict(
+                (False, Reason.DUPLICATE, self.duplicate_status, *verdict[3:12], reported,
+                 *verdict[13:])
+            )  # fmt: skip
+        reason = Reason.REPLAYED if claim is CLAIM_IN_FLIGHT else Reason.STORE_UNAVAILABLE
+        return target.refuse(reason, plan.params, verdict.body, report_only=reported)
 
     def commits(self, status: int | None) -> bool:
         """Whether the app's answer ``status`` (None: it raised, or the client left before

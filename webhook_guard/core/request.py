@@ -34,6 +34,8 @@ class Headers(Mapping[str, str]):
     _raw: tuple[tuple[bytes, bytes], ...] | None = None
     _items: tuple[tuple[str, str], ...] | None = None
     _map: dict[str, list[str]] | None = None
+    _single: dict[bytes, bytes] | None = None  # ASGI: name -> value, when no name repeats
+    _by_name: dict[bytes, list[bytes]] | None = None  # ASGI: name -> values, when one does
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = tuple(items)
@@ -108,11 +110,28 @@ class Headers(Mapping[str, str]):
             return [value] if isinstance(value, str) else []
         raw = self._raw
         if raw is not None:
-            try:
-                wanted = name.encode("latin-1").lower()  # bytes.lower(): ASCII only, as HTTP
-            except UnicodeEncodeError:
-                return []
-            return [v.decode("latin-1") for k, v in raw if k.lower() == wanted]
+            wanted = _ASGI_NAMES.get(name)
+            if wanted is None:
+                try:
+                    wanted = name.encode("latin-1").lower()
+                except UnicodeEncodeError:
+                    return []
+                if len(_ASGI_NAMES) < 4096:  # bounded: names come from configuration
+                    _ASGI_NAMES[name] = wanted
+            single = self._single
+            if single is None:
+                # One pass over the headers, then lookups by name. bytes.lower() folds
+                # ASCII only, as HTTP does.
+                single = self._single = {k.lower(): v for k, v in raw}
+                if len(single) != len(raw):  # a name repeats: keep every value
+                    by_name: dict[bytes, list[bytes]] = {}
+                    for k, v in raw:
+                        by_name.setdefault(k.lower(), []).append(v)
+                    self._by_name = by_name
+            if self._by_name is not None:
+                return [v.decode("latin-1") for v in self._by_name.get(wanted, ())]
+            value = single.get(wanted)
+            return [] if value is None else [value.decode("latin-1")]
         return list(self._index().get(name.lower(), ()))
 
     def items_raw(self) -> tuple[tuple[str, str], ...]:
@@ -126,6 +145,10 @@ class Headers(Mapping[str, str]):
 #: Header name -> its WSGI environ key ("" where the full rules apply). Schemes ask for a
 #: handful of fixed names; computing the key each time costs more than the lookup.
 _ENVIRON_KEYS: dict[str, str] = {}
+
+
+#: Header name -> its lowercase bytes, as ASGI header lists hold them.
+_ASGI_NAMES: dict[str, bytes] = {}
 
 
 def _environ_key(name: str) -> str:

@@ -203,17 +203,7 @@ class RouteTable(Generic[T]):
             found = self._static.get(key)
             if found is not None:
                 return found  # the pattern plus "/": clean too (but "//" is not)
-        # _is_odd(path), inlined: this is every unmatched request's cost.
-        odd = (
-            path[:1] != "/"
-            or "%" in path
-            or ";" in path
-            or "\\" in path
-            or "\x00" in path
-            or "\n" in path
-            or "//" in path
-            or "/." in path
-        )
+        odd = _is_odd(path)
         if not odd and not path.lower().startswith(self._prefixes):
             # Under no route's first segment and clean: no route and no disguise can match.
             return None
