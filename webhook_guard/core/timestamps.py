@@ -37,6 +37,8 @@ MAX_WINDOW = 86400.0
 
 _STALE = Reason.STALE_TIMESTAMP
 _FUTURE = Reason.FUTURE_TIMESTAMP
+_MISSING = Reason.MISSING_TIMESTAMP
+_MALFORMED = Reason.MALFORMED_TIMESTAMP
 
 
 def parse_timestamp(raw: str) -> int | None:
@@ -194,14 +196,17 @@ class Window:
         """``(raw value, seconds)`` of the one timestamp header ``name`` when it parses and
         lies inside the window; else the reason (missing, malformed, stale, future)."""
         values = headers.getlist(name)
-        if not values:
-            return Reason.MISSING_TIMESTAMP
+        if len(values) != 1:
+            return _MALFORMED if values else _MISSING
         raw = values[0]
-        seconds = parse(raw) if len(values) == 1 else None
+        seconds = parse(raw)
         if seconds is None:
-            return Reason.MALFORMED_TIMESTAMP
-        late = self.check(seconds, now)
-        return late if late is not None else (raw, seconds)
+            return _MALFORMED
+        if not seconds >= now - self.past:  # NaN fails closed, as in check()
+            return _STALE
+        if not seconds <= now + self.future:
+            return _FUTURE
+        return raw, seconds
 
     def __repr__(self) -> str:
         return f"Window(past={self.past:g}, future={self.future:g})"

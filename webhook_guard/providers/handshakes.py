@@ -47,6 +47,9 @@ __all__ = (
 
 #: Handshake bodies are small; larger bodies are never parsed for one.
 MAX_HANDSHAKE_BODY = 16 * 1024
+#: Slack's url_verification and ssl_check are a few hundred bytes: an event body larger
+#: than this is not even searched for them.
+_SLACK_HANDSHAKE = 1024
 _BAD_REQUEST = Check(Reason.BAD_REQUEST)
 _NO_STORE = (("Cache-Control", "no-store"),)
 
@@ -78,6 +81,9 @@ class Handshake:
     credentials: tuple[Credential, ...] = ()
     #: What the provider sends (the README's handshake table).
     label = ""
+    #: Whether ``before`` looks at requests (unsigned handshakes); signed ones only
+    #: answer after verification.
+    looks_before = False
     #: The README's description (the provider table).
     summary = ""
 
@@ -139,7 +145,11 @@ class SlackChallenge(Handshake):
 
     def after(self, scheme: Family, request: WebhookRequest, result: Check, keys: KeySet) -> Check:
         body = request.body
-        if len(body) > MAX_HANDSHAKE_BODY:
+        # Both handshakes are small and name themselves literally: look before parsing
+        # (parsing every verified event would cost more than its HMAC).
+        if len(body) > _SLACK_HANDSHAKE or (
+            b"url_verification" not in body and b"ssl_check" not in body
+        ):
             return result
         if body[:1] == b"{":
             data = json_object(body)
@@ -170,6 +180,8 @@ class ZoomValidation(Handshake):
     )
 
     def after(self, scheme: Family, request: WebhookRequest, result: Check, keys: KeySet) -> Check:
+        if b"endpoint.url_validation" not in request.body:
+            return result  # not one: no need to parse the event
         data = json_object(request.body, limit=MAX_HANDSHAKE_BODY)
         if data is None or data.get("event") != "endpoint.url_validation":
             return result

@@ -28,7 +28,7 @@ from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family, now_or
-from webhook_guard.providers._parse import HEX
+from webhook_guard.providers._parse import is_hex
 
 __all__ = ("MAX_SIGNATURES", "SignatureList")
 
@@ -99,26 +99,39 @@ class SignatureList(Family):
     def parse(self, value: str) -> tuple[str | None, list[str]] | None:
         """``(timestamp, signatures)``; None when the header is malformed (see the module
         docstring for the grammar). Signatures are not checked for hex here."""
+        parsed = self._parse(value)
+        return None if parsed is None else parsed[:2]
+
+    def _parse(self, value: str) -> tuple[str | None, list[str], bool] | None:
+        """``parse``, and whether every signature is known to be 64 lowercase hex digits."""
         ts_key, sig_key = self.ts_key, self.sig_key
         timestamp: str | None = None
         signatures: list[str] = []
+        all_hex = True
         for part in value.split(self.separator):
             key, eq, item = part.partition("=")
-            if not eq or not _valid_value(item):
-                return None
-            if key == ts_key:
-                if timestamp is not None:
-                    return None  # a second timestamp: which one was signed?
-                timestamp = item
-            elif key == sig_key:
+            # The usual values (a hex signature, a short run of digits) are visible ASCII
+            # without separators by construction: the general rule is checked otherwise.
+            if key == sig_key:
+                if not is_hex(item, 64):
+                    if not _valid_value(item):
+                        return None
+                    all_hex = False
                 signatures.append(item)
                 if len(signatures) > MAX_SIGNATURES:
                     return None
-            elif not _valid_key(key):
+            elif key == ts_key:
+                usual = item.isascii() and item.isdigit() and len(item) <= 16
+                if not usual and not _valid_value(item):
+                    return None
+                if timestamp is not None:
+                    return None  # a second timestamp: which one was signed?
+                timestamp = item
+            elif not eq or not _valid_key(key) or not _valid_value(item):
                 return None
         if ts_key is not None and timestamp is None:
             return None
-        return timestamp, signatures
+        return timestamp, signatures, all_hex
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         values = request.headers.getlist(self.header)
@@ -127,15 +140,15 @@ class SignatureList(Family):
         value = values[0]
         if len(values) > 1 or len(value) > MAX_HEADER_LENGTH:
             return _MALFORMED
-        if self._groups and " " in value:
+        if " " in value and self._groups:
             return self._check_groups(value, request.body, keys, now)
         return self._check_list(value, request.body, keys, now)
 
     def _check_list(self, value: str, body: bytes, keys: KeySet, now: float) -> Check:
-        parsed = self.parse(value)
+        parsed = self._parse(value)
         if parsed is None:
             return _MALFORMED
-        raw_ts, signatures = parsed
+        raw_ts, signatures, all_hex = parsed
         timestamp = None
         head = b""
         if raw_ts is not None:
@@ -150,9 +163,8 @@ class SignatureList(Family):
             head = (raw_ts + self.joiner).encode("ascii")
         if not signatures:
             return _BAD  # only unknown versions (Stripe's v0): nothing we trust
-        for signature in signatures:
-            if len(signature) != 64 or signature.strip(HEX):
-                return _MALFORMED
+        if not all_hex:
+            return _MALFORMED  # a signature that is not 64 lowercase hex digits
         return try_keys(keys, _expected, (head, body), signatures, timestamp)
 
     def _check_groups(self, value: str, body: bytes, keys: KeySet, now: float) -> Check:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from webhook_guard.core.keys import KeySet, Secret
@@ -47,6 +48,7 @@ _MALFORMED_TIMESTAMP = Check(Reason.MALFORMED_TIMESTAMP)
 _BAD = Check(Reason.BAD_SIGNATURE)
 _BAD_REQUEST = Check(Reason.BAD_REQUEST)
 _b2a = binascii.b2a_base64
+_VERIFIED = Reason.VERIFIED
 
 
 def decode_whsec(value: bytes) -> bytes | None:
@@ -61,12 +63,25 @@ def decode_whsec(value: bytes) -> bytes | None:
 def _entry(entry: str) -> tuple[str, str] | None:
     """``(version, signature)`` of one ``v1,<base64>`` entry, or None when malformed."""
     version, comma, signature = entry.partition(",")
-    if not comma or len(version) < 2 or version[0] != "v" or version[1:].strip(_VERSION_CHARS):
+    if not comma or version[:1] != "v" or not _lower_alnum(version[1:]):
         return None
     body = signature.rstrip("=")
-    if not body or len(signature) - len(body) > 2 or body.strip(_B64_CHARS):
+    if not body or len(signature) - len(body) > 2 or not body.isascii():
         return None
-    return version, signature
+    # Base64 characters: letters, digits, "+" and "/" (str methods, not a regex).
+    return (version, signature) if body.replace("+", "A").replace("/", "A").isalnum() else None
+
+
+def _lower_alnum(text: str) -> bool:
+    return text.isascii() and text.isalnum() and text == text.lower()
+
+
+def _malformed_or(entries: list[str], answer: Check) -> Check:
+    """``answer``, unless an entry is not ``v<version>,<base64>`` (malformed)."""
+    for entry in entries:
+        if _entry(entry) is None:
+            return _MALFORMED
+    return answer
 
 
 def _valid_id(message_id: str) -> bool:
@@ -98,6 +113,7 @@ class StandardWebhooks(Family):
             self.secret = public_key
             require_crypto()
         self.version = "v1a" if self.asymmetric else "v1"
+        self._tag = self.version + ","
         prefixes = self.spec.get("prefixes", ("webhook",))
         if not prefixes or not all(
             isinstance(p, str) and p and not p.strip(_VERSION_CHARS + "-") for p in prefixes
@@ -109,6 +125,7 @@ class StandardWebhooks(Family):
         self._names = tuple((f"{p}-id", f"{p}-signature", f"{p}-timestamp") for p in self.prefixes)
         self.raw_key = self.spec.get("key", "whsec") == "raw"
         self._derived: dict[bytes, Any] = {}
+        self._expected = self._expected_ed25519 if self.asymmetric else self._hmac_expected()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prefixes": list(self.prefixes)}
@@ -176,13 +193,24 @@ class StandardWebhooks(Family):
 
     # -- verification ------------------------------------------------------------------
 
-    def _expected(self, secret: Secret, message: tuple[bytes, bytes, list[str]]) -> str | None:
+    def _hmac_expected(self) -> Callable[[Secret, tuple[bytes, bytes, list[str]]], str | None]:
+        derived, derive = self._derived, self._key
+
+        def expected(secret: Secret, message: tuple[bytes, bytes, list[str]]) -> str | None:
+            key = derived.get(secret.value) or derive(secret)
+            if key is None:
+                return None  # a secret that is not whsec_ base64 verifies nothing
+            return _b2a(key.mac("sha256", message[0], message[1]), newline=False).decode()
+
+        return expected
+
+    def _expected_ed25519(
+        self, secret: Secret, message: tuple[bytes, bytes, list[str]]
+    ) -> str | None:
         key = self._key(secret)
         if key is None:
             return None
         head, body, candidates = message
-        if not self.asymmetric:
-            return _b2a(key.mac("sha256", head, body), newline=False).decode("ascii")
         from cryptography.exceptions import InvalidSignature
 
         signed = head + body
@@ -223,29 +251,28 @@ class StandardWebhooks(Family):
         entries = signature.split(" ")
         if not signature or len(entries) > MAX_SIGNATURES:
             return _MALFORMED
-        version = self.version
-        candidates = []
-        for entry in entries:
-            parsed = _entry(entry)
-            if parsed is None:
-                return _MALFORMED
-            if parsed[0] == version:
-                candidates.append(parsed[1])
+        # The entries' grammar decides between "malformed" and any other answer; it is
+        # checked where an answer is given (a lone entry that matches is well formed).
+        tag = self._tag
+        candidates = [e[len(tag) :] for e in entries if e.startswith(tag)]
         raw_ts = stamps[0]
         timestamp = parse_timestamp(raw_ts) if len(stamps) == 1 else None
         if timestamp is None:
-            return _MALFORMED_TIMESTAMP
+            return _malformed_or(entries, _MALFORMED_TIMESTAMP)
         late = self._window.check(timestamp, now)  # type: ignore[union-attr]
         if late is not None:
-            return Check(late)
+            return _malformed_or(entries, Check(late))
         if not candidates:
-            return _BAD  # only unknown versions: nothing we trust
+            return _malformed_or(entries, _BAD)  # only unknown versions: nothing we trust
         head = (message_id + "." + raw_ts + ".").encode("ascii")
         material = b"id:" + message_id.encode("ascii")
-        return try_keys(
+        result = try_keys(
             keys, self._expected, (head, request.body, candidates), candidates, timestamp,
             message_id, material,
         )  # fmt: skip
+        if result[0] is _VERIFIED and len(entries) == 1:
+            return result
+        return _malformed_or(entries, result)
 
     # -- signing -----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ class QueryEcho(Handshake):
     """``GET ?<param>=<challenge>`` echoed as text/plain (Dropbox; opt-in: unsigned)."""
 
     signed = False
+    looks_before = True
 
     def __init__(self, param: str, *, option: str, summary: str = "") -> None:
         super().__init__(option=option, default=False)
@@ -54,6 +55,7 @@ class HeaderEcho(Handshake):
     """The first request's ``<header>`` echoed back in the same header (Asana; opt-in)."""
 
     signed = False
+    looks_before = True
 
     def __init__(self, header: str, *, option: str, detail: str, summary: str = "") -> None:
         super().__init__(option=option, default=False)
@@ -80,6 +82,7 @@ class NotionVerification(Handshake):
     the token in ``verdict.details["verification_token"]`` (opt-in)."""
 
     signed = False
+    looks_before = True
     label = '`{"verification_token": ..}` POST'
     summary = (
         'one-time unsigned `verification_token` POST answered 200 with `verification=True`'
@@ -106,6 +109,7 @@ class HeadProbe(Handshake):
     """Mandrill's unsigned ``HEAD`` "does this URL exist" probe: an empty 200 (opt-in)."""
 
     signed = False
+    looks_before = True
     label = "`HEAD` probe"
     summary = "`HEAD` probe answered 200 only with `answer_head=True` (unsigned; off by default)"
 
@@ -120,6 +124,7 @@ class HubChallenge(Handshake):
     with the challenge when ``verify_token`` is configured and matches (constant time)."""
 
     signed = False
+    looks_before = True
     credentials = (Credential("verify_token", "the subscription's verify token", required=False),)
     label = "`hub.challenge` GET"
     summary = (

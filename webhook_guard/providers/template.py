@@ -183,6 +183,55 @@ class TemplateHMAC(Family):
         self._expected: Callable[[Secret, Any], bytes] = (
             expected_with_secret if self._signs_secret else expected
         )
+        fast = self._fast_shape()
+        if fast is not None:  # Slack, Zoom, Frame.io: one header, "<a>{timestamp}<b>{body}"
+            self._pre, self._post = fast
+            self._checker = self._check_fast
+
+    def _fast_shape(self) -> tuple[str, str] | None:
+        """``(before, after)`` the timestamp when the template is ASCII text, the timestamp,
+        ASCII text, then the body, with one signature header and nothing else to check."""
+        split = self._split
+        if (
+            split is None
+            or split[1]
+            or len(self.signature_headers) != 1
+            or self.timestamp_header is None
+            or self.timestamp_unit == "rfc3339"
+            or self.id_header
+            or self._required
+            or self._max_signature is not None
+            or self._identity != "mac"
+            or self.timestamp_field is not None
+            or split[0].count("{0}") != 1
+            or "{1}" in split[0]
+            or not split[0].isascii()
+        ):
+            return None
+        pre, post = split[0].split("{0}")
+        if "{" in pre + post or "}" in pre + post:
+            return None  # escaped braces: leave them to str.format
+        return pre, post
+
+    def _check_fast(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        """``check`` for the common shape (see ``_fast_shape``): the same rules, fewer steps."""
+        headers = request.headers
+        values = headers.getlist(self.header)
+        if len(values) != 1:
+            return _MALFORMED if values else _MISSING
+        signature = values[0]
+        if len(signature) != self._length or not signature.startswith(self.prefix):
+            return _MALFORMED
+        if not signature.isascii():
+            return _BAD
+        stamp = self._window.read(headers, self.timestamp_header, self._parse_ts, now)  # type: ignore[union-attr, arg-type]
+        if stamp.__class__ is not tuple:
+            return Check(stamp)  # type: ignore[arg-type]
+        raw_ts = stamp[0]
+        head = (self._pre + raw_ts + self._post).encode("ascii")
+        return try_keys(
+            keys, self._expected, (head, request.body), signature.encode("ascii"), int(raw_ts)
+        )
 
     def _problem(self) -> str | None:
         source: Any = self.template_source

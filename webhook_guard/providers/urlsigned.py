@@ -48,9 +48,9 @@ from webhook_guard.core.verdict import Reason
 from webhook_guard.providers._base import Family, Provider, now_or
 from webhook_guard.providers._parse import (
     B64_OK,
-    HEX,
     MAX_PARAMS,
     is_form,
+    is_hex,
     one_query,
     parse_form,
 )
@@ -122,10 +122,9 @@ def _twilio(request: WebhookRequest, extra: str) -> bytes:
     """URL + every form parameter sorted by name then value as ``name + value``; a URL
     with ``bodySHA256`` (JSON bodies) signs the URL only and the hash must match."""
     url = _url_bytes(request.url)
-    hashes = [
-        v for k, v in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
-        if k == "bodySHA256"
-    ]  # fmt: skip
+    # The parameter appears decoded only if it is written out or escaped: parse only then.
+    query = urlsplit(request.url).query if "bodySHA256" in request.url or "%" in request.url else ""
+    hashes = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "bodySHA256"]
     if hashes:
         if len(hashes) != 1 or not _HEX64.fullmatch(hashes[0]):
             raise BadRequest("bodySHA256")
@@ -312,7 +311,7 @@ class URLSigned(Family):
             if len(candidate) > _MAX_SIGNATURE:
                 return _MALFORMED
             if self._hex_length:
-                if len(candidate) != self._hex_length or candidate.strip(HEX):
+                if not is_hex(candidate, self._hex_length):
                     return _MALFORMED
             elif not B64_OK(candidate):
                 return _MALFORMED
