@@ -191,9 +191,9 @@ class Feishu(Family):
             if late is not None:
                 return Check(late)
         nonce, nonce_ok = single_header(headers, "X-Lark-Request-Nonce")
-        if nonce is None or not nonce_ok:
+        if nonce is None or not nonce_ok or not nonce.isascii():
             return Check(Reason.MALFORMED_SIGNATURE)
-        head = raw_ts.encode("latin-1") + nonce.encode("latin-1")
+        head = raw_ts.encode("ascii") + nonce.encode("ascii")
         result = try_keys(keys, _expected, (head, request.body), signature, ts)
         if result[0] is not _VERIFIED:
             return result
