@@ -175,8 +175,11 @@ class Target:
     def _refusal(self, reason: Reason) -> Verdict:
         scheme = self.scheme
         status = reason.status
-        if self.route.status is not None and reason.is_auth_failure:
-            status = self.route.status
+        if reason.is_auth_failure:  # the route's status, else the provider's, else 401
+            chosen = self.route.status
+            if chosen is None and scheme is not None:
+                chosen = scheme.refusal_status
+            status = status if chosen is None else chosen
         return Verdict(
             verified=False,
             reason=reason,

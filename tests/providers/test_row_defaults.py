@@ -1,5 +1,6 @@
-"""A provider's largest documented payload is its routes' default body limit; an explicit
-``Guard(max_body=...)`` and a route's own ``max_body`` still win, as before."""
+"""Row defaults the guard applies: a provider's largest documented payload is its routes'
+default body limit (an explicit ``Guard(max_body=...)`` and a route's own ``max_body`` still
+win, as before), and its refusal status and body apply unless the route sets a status."""
 
 from __future__ import annotations
 
@@ -63,3 +64,16 @@ def test_a_large_github_delivery_is_read_and_verified() -> None:
         guard.wsgi(app)(environ, lambda s, h, e=None: answers.append(s))
     assert [a[:3] for a in answers] == ["200", "413"]
     assert seen == [True]
+
+
+def test_a_providers_refusal_status_and_body_apply_unless_the_route_sets_one() -> None:
+    from webhook_guard.core.verdict import Reason
+    from webhook_guard.providers import Provider
+    from webhook_guard.providers.body import BodyHMAC
+
+    row = Provider("forbidding", BodyHMAC, {"header": "X-Sig"}, refusal_status=403, refusal_body=False)
+    engine = Engine([Route("/a", row(secret="s")), Route("/b", row(secret="s"), status=418)])
+    a, b = (t.refuse(Reason.BAD_SIGNATURE) for t in engine.targets)
+    assert (a.status, b.status) == (403, 418)
+    assert a.empty_refusal  # refusal_body=False: no JSON reason body
+    assert engine.targets[0].refuse(Reason.BODY_TOO_LARGE).status == 413  # not an auth failure
