@@ -19,12 +19,13 @@ from webhook_guard.core.guard import DEFAULT_MAX_BODY, Engine
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.providers import REGISTRY
 from webhook_guard.providers.asymmetric import Asymmetric
-from webhook_guard.providers.embedded import Mailgun
+from webhook_guard.providers.embedded import Adyen, Mailgun
 from webhook_guard.providers.feishu_events import Feishu
+from webhook_guard.providers.jws import JWS
 from webhook_guard.providers.standard import StandardWebhooks
 from webhook_guard.providers.template import TemplateHMAC
 from webhook_guard.providers.tencent import Tencent
-from webhook_guard.providers.tokens import Token
+from webhook_guard.providers.tokens import BodyToken, Token
 from webhook_guard.providers.urlsigned import URLSigned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -58,8 +59,14 @@ def dedupe_key(scheme: Scheme) -> str:
 
 
 def _message_identity(scheme: Scheme) -> str:
-    if isinstance(scheme, Token):
+    if isinstance(scheme, (Token, BodyToken)):
         return "none (nothing signed)"
+    if isinstance(scheme, Adyen):
+        return "signed (`pspReference`, `eventCode`, `success`) of the items"
+    if isinstance(scheme, JWS):
+        return "the signed JWS (identical retries)"
+    if isinstance(scheme, URLSigned) and scheme._prefixed:
+        return "hash of the signed bytes (identical retries)"
     if isinstance(scheme, TemplateHMAC) and scheme._identity == "timestamp":
         return "signed (timestamp, sign) pair"
     if isinstance(scheme, Mailgun):

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import webhook_guard.providers
+from tests.providers.helpers import guard_for
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.core.signing import guess_content_type
@@ -109,10 +110,17 @@ class Case:
 
 
 _ENCRYPTED_BODY = b'{"EventType":"user_add_org","UserId":["u1"]}'
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+_ADYEN_BODY = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": {
+    "amount": {"currency": "EUR", "value": 1130}, "eventCode": "AUTHORISATION",
+    "merchantAccountCode": "TestMerchant", "merchantReference": "Zo\u00eb-1",
+    "pspReference": "7914073381342284", "success": "true", "additionalData": {}}}]}).encode()
+_GRAPH_BODY = b'{"value":[{"changeType":"created","resource":"Users/1/messages/2"}]}'
 _FEISHU_EVENT = b'{"schema":"2.0","header":{"token":"vt","event_type":"im.message.receive_v1"}}'
 _WXML = b"<xml><ToUserName>toUser</ToUserName><Content>hi</Content></xml>"
 
 CASES: dict[str, Case] = {
+    "adyen": Case(ADYEN_KEY, wrong="00" * 32, body=_ADYEN_BODY, body_signed=False),
     "airtable": Case(AIRTABLE_KEY, wrong=base64.b64encode(b"nope").decode()),
     "clerk": Case(WHSEC, wrong=OTHER_WHSEC),
     "dingtalk": Case(body_signed=False),
@@ -128,10 +136,13 @@ CASES: dict[str, Case] = {
     "linear": Case(body=b'{"action":"create","webhookTimestamp":1790000000000}'),
     "mailgun": Case(signer=_headers(token="a" * 50), body_signed=False),
     "mandrill": Case(body=FORM_BODY),
+    "microsoft_graph": Case(body=_GRAPH_BODY, body_signed=False),
     "plivo": Case(body=FORM_BODY),
     "polar": Case(WHSEC, wrong=OTHER_WHSEC),
     "resend": Case(WHSEC, wrong=OTHER_WHSEC),
+    "seatable_legacy": Case(body_signed=False),
     "sendgrid": Case(_ec_b64(_EC), signing=_pem(_EC), wrong=_pem(_EC_OTHER)),
+    "shopify_app_proxy": Case(body_signed=False),  # signs the query; a proxied body is not
     "standard_webhooks": Case(WHSEC, wrong=OTHER_WHSEC),
     "svix": Case(WHSEC, wrong=OTHER_WHSEC),
     "telnyx": Case(
@@ -173,7 +184,7 @@ def _guard(name: str, *, replay: bool = True) -> Guard:
     c = case(name)
     scheme = REGISTRY[name](secret=c.secret, **c.options)
     route = Route(PATH, scheme, public_url=PUBLIC_URL, replay=replay)
-    return Guard([route], clock=FrozenClock(NOW))
+    return guard_for(route, clock=FrozenClock(NOW))  # checks a legacy scheme's warning
 
 
 def _signed(name: str, *, key: str | None = None, body: bytes | None = None) -> Wire:
