@@ -125,8 +125,8 @@ def demo(out: Any = None) -> int:
         for name, scheme in providers.items():
             body = json.dumps({"demo": name, "text": "hello from the demo"}).encode()
             now = time.time()
-            genuine = scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now)
-            forged = scheme.sign(body, secret="not-the-secret", timestamp=now)  # noqa: S106
+            genuine = scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now).headers
+            forged = scheme.sign(body, secret="not-the-secret", timestamp=now).headers  # noqa: S106
             cases = [
                 ("genuine", body, genuine),
                 ("forged signature", body, forged),
@@ -139,7 +139,7 @@ def demo(out: Any = None) -> int:
                     (
                         "stale (1h old)",
                         body,
-                        scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now - 3600),
+                        scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now - 3600).headers,
                     ),
                 )
                 cases.insert(
@@ -147,7 +147,7 @@ def demo(out: Any = None) -> int:
                     (
                         "future (10 min)",
                         body,
-                        scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now + 600),
+                        scheme.sign(body, secret=_DEMO_SECRETS[name], timestamp=now + 600).headers,
                     ),
                 )
             else:
@@ -363,8 +363,16 @@ def _provider_timestamp(text: str, provider: str, options: dict[str, Any]) -> fl
     )
 
 
+def _asymmetric(provider: str) -> bool:
+    """Whether ``provider`` signs with a private key (the route has the public key)."""
+    from webhook_guard.providers import REGISTRY
+
+    row = REGISTRY.get(provider)
+    return row is not None and row.family.asymmetric
+
+
 def _signing_secret(args: argparse.Namespace, provider: str) -> str:
-    asymmetric = provider in ("discord", "telnyx", "sendgrid")
+    asymmetric = _asymmetric(provider)
     if args.private_key is not None and args.secret is not None:
         raise CommandError("give --secret or --private-key, not both")
     ref = args.private_key if args.private_key is not None else args.secret
@@ -711,7 +719,7 @@ def gen_secret_command(args: argparse.Namespace, out: TextIO) -> int:
             f"{display_name(provider or '')} issues this secret itself ({issued}): copy it from"
             " there; --for-tests prints a value of the same shape for tests"
         )
-    if provider in ("discord", "telnyx", "sendgrid"):
+    if _asymmetric(provider):
         private = generate_private_key(provider)
         print(f"private key (for tests and sign --private-key): {private.strip()}", file=out)
         print(f"public key (the route's secret): {public_key(provider, private)}", file=out)

@@ -20,7 +20,7 @@ from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.routes import Route, normalise_pattern, patterns_overlap
 from webhook_guard.core.verdict import NOT_GUARDED, VERDICT_KEY, Reason, Verdict
 from webhook_guard.exceptions import ConfigurationError, StoreError
-from webhook_guard.keysources import KeySource, resolve
+from webhook_guard.keysources import KeySource, bind_credentials, resolve
 from webhook_guard.observability import (
     DecisionHook,
     decision_level,
@@ -68,7 +68,8 @@ class Guard:
       other routes are untouched.
 
     :param routes: the guarded routes.
-    :param max_body: default body limit in bytes (1 MiB).
+    :param max_body: body limit in bytes of routes that set none. Default: the provider's
+        largest documented payload (GitHub: 25 MB), else 1 MiB.
     :param body_timeout: seconds an ASGI body may take to arrive (408 after).
     :param replay_store: ``"memory"`` (default), ``"redis://host:6379/0"``, a store object,
         a redis-py client, or ``None`` to disable replay protection.
@@ -104,7 +105,7 @@ class Guard:
         self,
         routes: Iterable[Route],
         *,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = None,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         replay_store: Any = "memory",
         replay_ttl: float = DEFAULT_REPLAY_TTL,
@@ -145,6 +146,7 @@ class Guard:
             else:
                 source = resolve(route.provider.secret, route=route.pattern, clock=clock)
                 _check_keys(route, source)
+                bind_credentials(route.provider, route=route.pattern, clock=clock)
                 self._keys[route.pattern] = source
             checked.append(route)
         self.routes = tuple(checked)
@@ -449,10 +451,10 @@ def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:
 
 
 def _check_numbers(
-    max_body: int, body_timeout: float, replay_ttl: float, processing_timeout: float
+    max_body: int | None, body_timeout: float, replay_ttl: float, processing_timeout: float
 ) -> None:
     numbers = {
-        "max_body": max_body,
+        "max_body": DEFAULT_MAX_BODY if max_body is None else max_body,
         "body_timeout": body_timeout,
         "replay_ttl": replay_ttl,
         "processing_timeout": processing_timeout,
@@ -462,7 +464,7 @@ def _check_numbers(
             raise ConfigurationError(
                 f"{name} must be a number, not {type(value).__name__}", code="webhook_guard.E006"
             )
-    if max_body < 0 or body_timeout <= 0 or replay_ttl <= 0 or processing_timeout <= 0:
+    if (max_body is not None and max_body < 0) or body_timeout <= 0 or replay_ttl <= 0 or processing_timeout <= 0:
         raise ConfigurationError(
             "max_body must be >= 0; body_timeout, replay_ttl and processing_timeout > 0",
             code="webhook_guard.E006",

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from webhook_guard.core.keys import KeySet, Secret
-from webhook_guard.core.scheme import SecretSpec
+from webhook_guard.core.scheme import Scheme, SecretSpec
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.observability import logger
 
@@ -47,6 +47,7 @@ __all__ = (
     "Key",
     "KeySource",
     "Scheduler",
+    "bind_credentials",
     "cached",
     "is_literal",
     "parse_instant",
@@ -686,6 +687,42 @@ def _part(ref: Any, *, route: str, index: int, key_id: str | None) -> _Fixed | _
                 code="webhook_guard.E002",
             ) from None
     return _Fixed(secret)
+
+
+def bind_credentials(
+    scheme: Scheme,
+    *,
+    route: str,
+    grace: float = DEFAULT_GRACE,
+    clock: Clock = time.monotonic,
+    scheduler: Scheduler | None = None,
+) -> None:
+    """Resolve the credentials ``scheme`` declares besides ``secret`` (a verification
+    token, an AES key, a receive id: see ``core.scheme.Credential``) and hand them to it.
+
+    The same references and rotation as ``resolve``: literals, ``env:``, ``file:``
+    (re-read when they change), callables and lists, refreshed in the background. Called
+    by the guard at start-up; a missing, empty or malformed value is a
+    ``ConfigurationError`` (E002) naming the route and the credential, never its value.
+    An opt-in legacy scheme (``Scheme.legacy``) is warned about here.
+    """
+    for name, ref in scheme.references().items():
+        source = resolve(ref, route=route, grace=grace, clock=clock, scheduler=scheduler)
+        for key in source.static_keys or source.current():
+            problem = scheme.credential_problem(name, key.value)
+            if problem is not None:
+                raise ConfigurationError(f"route {route!r}: {problem}", code="webhook_guard.E002")
+        static = source.static_keys
+        scheme.bind(name, static if static is not None else source)
+    if scheme.legacy:
+        from webhook_guard.observability import warn_config
+
+        warn_config(
+            f"webhook_guard: route {route!r} uses {scheme.name}, a legacy scheme: {scheme.legacy}",
+            event="webhook_guard.legacy_scheme",
+            route=route,
+            stacklevel=4,
+        )
 
 
 def resolve(

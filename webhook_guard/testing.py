@@ -14,19 +14,16 @@ frameworks are imported only by the helper that needs them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import inspect
 import io
-import json
-import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from webhook_guard.core.scheme import Scheme
+from webhook_guard.core.signing import SignedRequest, guess_content_type
 
 __all__ = (
     "FrozenClock",
@@ -48,37 +45,7 @@ __all__ = (
 )
 
 
-@dataclass(frozen=True)
-class SignedRequest:
-    """One request as the provider sends it (an immutable record).
-
-    :param headers: the headers to send, signature headers and ``Content-Type`` included.
-    :param body: the bytes to send. The body given to ``sign_request`` unless the provider
-        changes it: encrypted callbacks (WeCom, DingTalk events, Feishu) send ciphertext,
-        Mailgun wraps the event with its signature.
-    :param query: the query string to send (without ``?``): the signature of providers that
-        sign in the query (WeCom, WeChat, DingTalk events), a query token, or the query of
-        the signed URL.
-    :param url: the URL the request was signed for (URL-signed providers), with ``query``;
-        empty when no ``url=`` was given.
-    :param method: the HTTP method the signature is for.
-    """
-
-    headers: dict[str, str]
-    body: bytes
-    query: str = ""
-    url: str = ""
-    method: str = "POST"
-
-    @property
-    def target(self) -> str:
-        """``url`` when there is one, else ``"?" + query`` (or ``""``)."""
-        if self.url:
-            return self.url
-        return f"?{self.query}" if self.query else ""
-
-
-# -- the one signing interface (adapter over each provider's own sign methods) ---------------
+# -- the one signing interface: every provider's ``sign`` --------------------------------
 
 
 def sign_request(
@@ -92,6 +59,9 @@ def sign_request(
 ) -> SignedRequest:
     """``body`` signed as provider ``provider_name`` signs it, ready to send.
 
+    A thin wrapper over the provider's own ``sign`` (``Scheme.sign``): it builds the
+    route's scheme from ``options`` and signs with it.
+
     - Works for every name in ``webhook_guard.providers.names()``.
     - ``secret`` is what the sender signs with: the shared secret, or for asymmetric
       providers (Discord, Telnyx, SendGrid, Standard Webhooks ``v1a``) the **private** key;
@@ -103,7 +73,7 @@ def sign_request(
       (``http://localhost/hooks/twilio`` for Werkzeug's client). Without it they raise
       ``ValueError``.
     - ``options`` go to the provider's factory (e.g. WeCom's ``aes_key`` and ``corp_id``)
-      or to its signer (e.g. Twitch's ``message_id``, a ``nonce``); ``content_type``
+      or to its ``sign`` (e.g. Twitch's ``message_id``, a ``nonce``); ``content_type``
       replaces the guessed ``Content-Type`` header.
 
     Example::
@@ -113,46 +83,38 @@ def sign_request(
     """
     from webhook_guard.providers import get
 
-    factory = get(provider_name)
+    row = get(provider_name)
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    now = time.time() if timestamp is None else float(timestamp)
     value = _resolve(secret)
-    how = _HOW.get(provider_name, _DEFAULT)
-    route_key, route_kw = how.route_key(provider_name, value)
-    content_type = options.pop("content_type", None)
-    scheme, signer, sign_options = _build(
-        provider_name, factory, how.signer, {route_kw: route_key}, options
-    )
+    taken = set(row.option_names())
+    for_factory = {k: v for k, v in options.items() if k in taken}
+    rest = {k: v for k, v in options.items() if k not in taken}
+    scheme = row(**{**row.family.route_credentials(row, value), **for_factory})
+    signs = _keywords(scheme.sign) - _OWN
+    unknown = sorted(set(rest) - signs)
+    if unknown:
+        raise TypeError(f"{provider_name}: unknown option(s) {unknown}")
     if scheme.needs_url and not url:
         raise ValueError(
             f"{provider_name}: sign_request() needs url=: the public URL the provider calls"
             " (the route's public_url, or the URL the test client requests)"
         )
-    return how.wire(
-        _Job(
-            name=provider_name,
-            scheme=scheme,
-            signer=signer,
-            body=data,
-            secret=value,
-            timestamp=now,
-            url=url or "",
-            options=sign_options,
-            content_type=content_type,
-        )
-    )
+    now = time.time() if timestamp is None else float(timestamp)
+    signed: SignedRequest = scheme.sign(data, secret=value, timestamp=now, url=url, **rest)
+    headers = {**(rest.get("headers") or {}), **signed.headers}  # headers a template signs
+    if not any(k.lower() == "content-type" for k in headers):
+        kind = guess_content_type(signed.body, form=scheme.needs_url)
+        headers = {"Content-Type": kind, **headers} if kind else headers
+    return replace(signed, headers=headers)
 
 
-class _Job(NamedTuple):
-    name: str
-    scheme: Scheme
-    signer: Callable[..., Any]
-    body: bytes
-    secret: str | bytes
-    timestamp: float
-    url: str
-    options: dict[str, Any]
-    content_type: str | None
+#: Arguments ``sign_request`` passes itself; never taken from ``options``.
+_OWN = frozenset({"body", "secret", "timestamp", "url"})
+
+
+def _keywords(fn: Callable[..., Any]) -> set[str]:
+    params = inspect.signature(fn).parameters.values()
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
 def _resolve(secret: str | bytes) -> str | bytes:
@@ -167,292 +129,22 @@ def _resolve(secret: str | bytes) -> str | bytes:
     return secret
 
 
-def _keywords(fn: Callable[..., Any]) -> tuple[set[str], bool]:
-    """The keyword parameters ``fn`` takes, and whether it takes ``**kwargs``."""
-    params = inspect.signature(fn).parameters.values()
-    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    return names, any(p.kind is p.VAR_KEYWORD for p in params)
-
-
-#: Arguments ``sign_request`` passes itself; never taken from ``options``.
-_OWN = frozenset({"body", "plaintext", "event_data", "secret", "timestamp", "url"})
-
-
-def _build(
-    name: str,
-    factory: Callable[..., Scheme],
-    signer_name: str,
-    key: dict[str, Any],
-    options: dict[str, Any],
-) -> tuple[Scheme, Callable[..., Any], dict[str, Any]]:
-    """The scheme and its signer, with ``options`` split between the factory and the signer."""
-    taken, open_ended = _keywords(factory)
-    for_factory = {k: v for k, v in options.items() if k in taken}
-    rest = {k: v for k, v in options.items() if k not in taken}
-    scheme = factory(**key, **for_factory)
-    signer = getattr(scheme, signer_name)
-    signs = _keywords(signer)[0] - _OWN
-    for_signer = {k: v for k, v in rest.items() if k in signs}
-    leftover = {k: v for k, v in rest.items() if k not in signs}
-    if leftover:
-        if not open_ended:
-            raise TypeError(f"{name}: unknown option(s) {sorted(leftover)}")
-        scheme = factory(**key, **for_factory, **leftover)
-        signer = getattr(scheme, signer_name)
-    return scheme, signer, for_signer
-
-
-_FORM = "application/x-www-form-urlencoded"
-_FORM_BODY = re.compile(rb"[A-Za-z0-9_.~%+*\-]+=[^\s]*")
-
-
-def _content_type(body: bytes, *, url_signed: bool) -> str | None:
-    if not body:
-        return None
-    head = body.lstrip()[:1]
-    if head in (b"{", b"["):
-        return "application/json"
-    if head == b"<":
-        return "text/xml"
-    if url_signed or _FORM_BODY.fullmatch(body):
-        return _FORM
-    return "application/octet-stream"
-
-
-def _join(url: str, query: str) -> str:
-    if not url or not query:
-        return url
-    return f"{url}{'&' if urlsplit(url).query else '?'}{query}"
-
-
-def _headers_wire(job: _Job) -> SignedRequest:
-    """Providers that sign into headers (most), URL-signed ones and query tokens."""
-    scheme, options = job.scheme, dict(job.options)
-    accepted = _keywords(job.signer)[0]
-    content_type = job.content_type or _content_type(job.body, url_signed=scheme.needs_url)
-    if "content_type" in accepted:
-        options.setdefault("content_type", content_type)
-    if "message_id" in accepted and getattr(scheme, "id_header", None):
-        options.setdefault("message_id", "msg_" + secrets.token_hex(12))
-    if "url" in accepted and job.url:
-        options["url"] = job.url
-    signed = job.signer(job.body, secret=job.secret, timestamp=job.timestamp, **options)
-    headers = {"Content-Type": content_type} if content_type else {}
-    headers.update(options.get("headers") or {})  # extra headers an HMAC template signs
-    headers.update(signed)
-    query = str(options.get("query", ""))
-    if getattr(scheme, "query", None) and hasattr(scheme, "query_param"):
-        secret = job.secret.decode() if isinstance(job.secret, bytes) else job.secret
-        query = scheme.query_param(secret)  # a token carried in the query
-    if scheme.needs_url:
-        query = urlsplit(job.url).query
-        url = job.url
-    else:
-        url = _join(job.url, query)
-    return SignedRequest(
-        headers=headers,
-        body=job.body,
-        query=query,
-        url=url,
-        method=str(options.get("method", "POST")),
-    )
-
-
-def _query_wire(job: _Job) -> SignedRequest:
-    """Tencent-style callbacks (WeCom, WeChat, DingTalk events): the signature is in the
-    query and, in encrypted mode, the body is the ciphertext envelope."""
-    query, wire = job.signer(job.body, secret=job.secret, timestamp=job.timestamp, **job.options)
-    content_type = job.content_type or _content_type(wire, url_signed=False)
-    return SignedRequest(
-        headers={"Content-Type": content_type} if content_type else {},
-        body=wire,
-        query=query,
-        url=_join(job.url, query),
-    )
-
-
-def _feishu_wire(job: _Job) -> SignedRequest:
-    """Feishu/Lark: the event is encrypted with the Encrypt Key, then the envelope signed.
-    In token mode (no Encrypt Key) nothing is signed: the event carries the token."""
-    from webhook_guard.providers.encrypted import feishu_encrypt
-
-    scheme = job.scheme
-    wire, headers = job.body, {}
-    if getattr(scheme, "encrypted", True):
-        wire = json.dumps({"encrypt": feishu_encrypt(job.secret, job.body)}).encode("ascii")
-        headers = job.signer(wire, secret=job.secret, timestamp=job.timestamp, **job.options)
-    return SignedRequest(
-        headers={"Content-Type": job.content_type or "application/json", **headers},
-        body=wire,
-        url=job.url,
-    )
-
-
-def _mailgun_wire(job: _Job) -> SignedRequest:
-    """Mailgun signs inside the body: the JSON event is wrapped as ``event-data``."""
-    try:
-        event = json.loads(job.body) if job.body.strip() else {}
-    except ValueError:
-        raise ValueError("mailgun: the body must be the JSON event data") from None
-    options = dict(job.options)
-    options.setdefault("token", secrets.token_hex(25))
-    wire = job.signer(event, secret=job.secret, timestamp=job.timestamp, **options)
-    return SignedRequest(
-        headers={"Content-Type": job.content_type or "application/json"},
-        body=wire,
-        url=job.url,
-    )
-
-
-# -- asymmetric providers: the route verifies with the public key of the signing key -------
-
-
-def _same_key(name: str, secret: str | bytes) -> tuple[Any, str]:
-    return secret, "secret"
-
-
-def _text(value: str | bytes) -> str:
-    return (value.decode("utf-8") if isinstance(value, bytes) else value).strip()
-
-
-def _ed25519(seed: bytes) -> Any:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    if len(seed) != 32:
-        raise ValueError(f"an Ed25519 private key is a 32-byte seed, not {len(seed)} bytes")
-    return Ed25519PrivateKey.from_private_bytes(seed)
-
-
-def _discord_public(private: str | bytes) -> str:
-    try:
-        seed = bytes.fromhex(_text(private))
-    except ValueError:
-        raise ValueError("discord: the private key is the hex 32-byte Ed25519 seed") from None
-    return str(_ed25519(seed).public_key().public_bytes_raw().hex())
-
-
-def _telnyx_public(private: str | bytes) -> str:
-    try:
-        seed = base64.b64decode(_text(private), validate=True)
-    except ValueError:
-        raise ValueError("telnyx: the private key is the Base64 32-byte Ed25519 seed") from None
-    return base64.b64encode(_ed25519(seed).public_key().public_bytes_raw()).decode("ascii")
-
-
-def _sendgrid_public(private: str | bytes) -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    text = _text(private)
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
-        else:
-            key = serialization.load_der_private_key(base64.b64decode(text), password=None)
-    except ValueError:
-        raise ValueError(
-            "sendgrid: the private key is a P-256 key in PEM or Base64 DER (PKCS#8)"
-        ) from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("sendgrid: the private key is not an EC (P-256) key")
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode("ascii")
-
-
-def _whsk_public(private: str | bytes) -> str:
-    text = _text(private).removeprefix("whsk_")
-    try:
-        seed = base64.b64decode(text, validate=True)[:32]
-    except ValueError:
-        raise ValueError("standard_webhooks: a whsk_ key is whsk_ + Base64 of the seed") from None
-    raw = _ed25519(seed).public_key().public_bytes_raw()
-    return "whpk_" + base64.b64encode(raw).decode("ascii")
-
-
-_PUBLIC: dict[str, Callable[[str | bytes], str]] = {
-    "discord": _discord_public,
-    "telnyx": _telnyx_public,
-    "sendgrid": _sendgrid_public,
-    "standard_webhooks": _whsk_public,
-}
-
-
-def _public_key(name: str, secret: str | bytes) -> tuple[Any, str]:
-    if name == "standard_webhooks" and not _text(secret).startswith("whsk_"):
-        return secret, "secret"  # v1 (HMAC): the whsec_ secret on both sides
-    return _PUBLIC[name](secret), "public_key" if name == "standard_webhooks" else "secret"
-
-
 def public_key(provider_name: str, private_key: str | bytes) -> str:
     """The public key a route of ``provider_name`` verifies ``private_key``'s signatures
     with, in the form the provider's console shows it (Discord: hex; Telnyx: Base64;
     SendGrid: Base64 DER; Standard Webhooks ``v1a``: ``whpk_``)."""
-    if provider_name not in _PUBLIC:
-        raise ValueError(f"{provider_name} signs with a shared secret, not a key pair")
-    if provider_name == "standard_webhooks" and not _text(private_key).startswith("whsk_"):
-        raise ValueError("standard_webhooks: a v1a private key starts with whsk_")
-    return _PUBLIC[provider_name](_resolve(private_key))
+    from webhook_guard.providers import get
+
+    row = get(provider_name)
+    return str(row.family.public_key(row, _resolve(private_key)))
 
 
 def generate_private_key(provider_name: str) -> str:
     """A new private key in the form ``sign_request`` takes for an asymmetric provider."""
-    if provider_name == "sendgrid":
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
+    from webhook_guard.providers import get
 
-        key = ec.generate_private_key(ec.SECP256R1())
-        return key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
-    seed = secrets.token_bytes(32)
-    if provider_name == "discord":
-        return seed.hex()
-    if provider_name == "telnyx":
-        return base64.b64encode(seed).decode("ascii")
-    if provider_name == "standard_webhooks":
-        return "whsk_" + base64.b64encode(seed).decode("ascii")
-    raise ValueError(f"{provider_name} signs with a shared secret, not a key pair")
-
-
-class _How(NamedTuple):
-    """How one provider signs: its signer method, how it puts the signature on the wire,
-    what the route is configured with, and the unit of the timestamp it sends."""
-
-    signer: str = "sign"
-    wire: Callable[[_Job], SignedRequest] = _headers_wire
-    route_key: Callable[[str, str | bytes], tuple[Any, str]] = _same_key
-    unit: str = "s"
-
-
-_DEFAULT = _How()
-_TENCENT = _How("sign_request", _query_wire)
-_FEISHU = _How("sign", _feishu_wire, unit="s")
-_ASYMMETRIC = _How(route_key=_public_key)
-
-#: Every provider that does not sign like ``_DEFAULT`` (headers from ``sign()``, seconds).
-#: This is the per-provider knowledge of the signing interface (see issue #13).
-_HOW: dict[str, _How] = {
-    "dingtalk": _How(unit="ms"),
-    "dingtalk_events": _TENCENT._replace(unit="ms"),
-    "wecom": _TENCENT,
-    "wechat": _TENCENT,
-    "feishu": _FEISHU,
-    "lark": _FEISHU,
-    "mailgun": _How("signed_body", _mailgun_wire),
-    "discord": _ASYMMETRIC,
-    "telnyx": _ASYMMETRIC,
-    "sendgrid": _ASYMMETRIC,
-    "standard_webhooks": _ASYMMETRIC,
-    "hubspot": _How(unit="ms"),
-    "linear": _How(unit="ms"),  # the signed webhookTimestamp body field
-    "twitch": _How(unit="rfc3339"),
-    "zendesk": _How(unit="rfc3339"),
-    "box": _How(unit="rfc3339"),
-}
+    row = get(provider_name)
+    return str(row.family.generate_private_key(row))
 
 
 def timestamp_unit(provider_name: str, **options: Any) -> str:
@@ -461,10 +153,8 @@ def timestamp_unit(provider_name: str, **options: Any) -> str:
     the route's provider options (``hmac`` and ``zoom`` take ``timestamp_unit="ms"``)."""
     from webhook_guard.providers import get
 
-    get(provider_name)  # unknown names raise
-    if options.get("timestamp_unit") == "ms":
-        return "ms"
-    return _HOW.get(provider_name, _DEFAULT).unit
+    row = get(provider_name)
+    return str(row.family.unit_of(row, options))
 
 
 def sign(
@@ -475,13 +165,11 @@ def sign(
     timestamp: float | None = None,
     **extra: Any,
 ) -> dict[str, str]:
-    """Headers that make ``body`` verify on a route using ``provider``.
-
-    ``timestamp`` (seconds) defaults to now for schemes that sign one.
-    """
+    """The headers that make ``body`` verify on a route using ``provider``: those
+    ``provider.sign(...)`` adds (``timestamp`` in seconds, default now)."""
     if timestamp is None:
         timestamp = time.time()
-    return provider.sign(body, secret=secret, timestamp=timestamp, **extra)
+    return dict(provider.sign(body, secret=secret, timestamp=timestamp, **extra).headers)
 
 
 class FrozenClock:
@@ -684,26 +372,18 @@ def signature_fields(scheme: Scheme) -> tuple[tuple[str, ...], tuple[str, ...]]:
     documentation); empty when they cannot be found (e.g. Mailgun signs inside the body)."""
     from urllib.parse import parse_qsl
 
-    name = scheme.name
-    how = _HOW.get(name, _DEFAULT)
-    secret = "webhook-guard-documentation"  # noqa: S105 - signs a dummy request
+    from webhook_guard.providers import REGISTRY
+
+    secret: str = "webhook-guard-documentation"  # noqa: S105 - signs a dummy request
+    row = REGISTRY.get(scheme.name)
     try:
-        if name in _PUBLIC and (
-            name != "standard_webhooks" or getattr(scheme, "asymmetric", False)
-        ):
-            secret = generate_private_key(name)
-        signed = how.wire(
-            _Job(
-                name=name,
-                scheme=scheme,
-                signer=getattr(scheme, how.signer),
-                body=b"" if scheme.needs_url else b"{}",
-                secret=secret,
-                timestamp=time.time(),
-                url="https://example.invalid/webhook",
-                options={},
-                content_type=None,
-            )
+        if row is not None and getattr(scheme, "asymmetric", False):
+            secret = row.family.generate_private_key(row)
+        signed = scheme.sign(
+            b"" if scheme.needs_url else b"{}",
+            secret=secret,
+            timestamp=time.time(),
+            url="https://example.invalid/webhook",
         )
     except Exception:  # a scheme this cannot sign without real credentials: document nothing
         return (), ()

@@ -88,7 +88,10 @@ def test_plan_body_limits() -> None:
     plan = plan_for(engine, "/b/y")
     assert plan.max_body == 10
     assert dict(plan.params) == {"x": "y"}
-    assert plan_for(Engine([Route("/a", github(secret=SECRET))]), "/a").max_body == DEFAULT_MAX_BODY
+    # Without an explicit limit a provider's largest documented payload applies (GitHub:
+    # 25 MB), else DEFAULT_MAX_BODY.
+    assert plan_for(Engine([Route("/a", github(secret=SECRET))]), "/a").max_body == 25 * 1024 * 1024
+    assert plan_for(Engine([Route("/a", token(secret=SECRET, header="X-T"))]), "/a").max_body == DEFAULT_MAX_BODY
 
 
 def test_zero_body_limit_is_kept() -> None:

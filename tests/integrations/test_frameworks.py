@@ -387,7 +387,7 @@ FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 def url_guard(*, trusted: tuple[str, ...] = ()) -> Guard:
     from webhook_guard import Route
-    from webhook_guard.providers.urlsigned import square, twilio
+    from webhook_guard.providers import square, twilio
 
     return Guard(
         [
@@ -400,13 +400,13 @@ def url_guard(*, trusted: tuple[str, ...] = ()) -> Guard:
 
 
 def _twilio(url: str, body: bytes = FORM) -> dict[str, str]:
-    from webhook_guard.providers.urlsigned import twilio
+    from webhook_guard.providers import twilio
 
     return {**FORM_HEADERS, **twilio(secret=TWILIO_TOKEN).sign(body, secret=TWILIO_TOKEN, url=url)}
 
 
 def _square(url: str, body: bytes = BODY) -> dict[str, str]:
-    from webhook_guard.providers.urlsigned import square
+    from webhook_guard.providers import square
 
     headers = square(secret=SQUARE_KEY).sign(body, secret=SQUARE_KEY, url=url)
     return {"Content-Type": "application/json", **headers}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from webhook_guard.core.scheme import Check
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.keysources import Key
-from webhook_guard.providers.asymmetric import FACTORIES, discord, sendgrid, telnyx
+from webhook_guard.providers import discord, sendgrid, telnyx
 from webhook_guard.testing import FrozenClock, build_wsgi_environ
 
 NOW = 1_700_000_000
@@ -56,6 +56,10 @@ SG_PUBLIC_PEM = (
     .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     .decode()
 )
+
+
+#: The asymmetric providers this module tests.
+FACTORIES = {"discord": discord, "sendgrid": sendgrid, "telnyx": telnyx}
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 BODY = b'{"type":2,"id":"1","data":{"name":"hello","emoji":"\xf0\x9f\x8e\x89"}}'
@@ -67,7 +71,7 @@ def keys(*values: str | bytes) -> KeySet:
 
 
 def request(headers: Iterable[tuple[str, str]] | dict[str, str], body: bytes) -> WebhookRequest:
-    items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     return WebhookRequest(method="POST", path="/hooks", headers=Headers(items), body=body)
 
 
@@ -397,19 +401,25 @@ def test_secret_and_public_key_are_exclusive_aliases(provider: str) -> None:
 def test_key_references_resolved_at_startup(
     provider: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
+    """References are resolved (and the keys checked) once, when the guard is built."""
+
+    def guard(secret: Any) -> Guard:
+        return Guard([Route("/k", FACTORIES[provider](secret=secret))], check_store=False)
+
     public = CASES[provider][1]
     monkeypatch.setenv("WG_TEST_PUBLIC_KEY", public)
-    assert FACTORIES[provider](secret="env:WG_TEST_PUBLIC_KEY").name == provider
+    assert guard("env:WG_TEST_PUBLIC_KEY").routes[0].provider.name == provider  # type: ignore[union-attr]
     path = tmp_path / "key"
     path.write_text(public + "\n")
-    assert FACTORIES[provider](secret=[Key(f"file:{path}", id="f"), public]).name == provider
+    assert guard([Key(f"file:{path}", id="f"), public]).routes[0].provider.name == provider  # type: ignore[union-attr]
     monkeypatch.delenv("WG_TEST_PUBLIC_KEY")
     with pytest.raises(ConfigurationError) as info:
-        FACTORIES[provider](secret="env:WG_TEST_PUBLIC_KEY")
+        guard("env:WG_TEST_PUBLIC_KEY")
     assert info.value.code == "webhook_guard.E002"
     monkeypatch.setenv("WG_TEST_PUBLIC_KEY", "not-a-key")
-    with pytest.raises(ConfigurationError):
-        FACTORIES[provider](secret={"new": "env:WG_TEST_PUBLIC_KEY"})
+    with pytest.raises(ConfigurationError) as info:
+        guard({"new": "env:WG_TEST_PUBLIC_KEY"})
+    assert info.value.code == "webhook_guard.E002"
 
 
 @pytest.mark.parametrize(

@@ -11,29 +11,23 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.providers.helpers import provider_headers
 from webhook_guard import Guard, Route, get_verdict
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.scheme import Check
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers.encrypted import (
-    FACTORIES,
-    TencentCipher,
-    dingtalk_events,
-    dingtalk_reply,
-    feishu,
-    feishu_encrypt,
-    lark,
-    wechat,
-    wecom,
-)
+from webhook_guard.providers import dingtalk_events, feishu, lark, wechat, wecom
+from webhook_guard.providers.feishu_events import feishu_decrypt, feishu_encrypt
+from webhook_guard.providers.tencent import TencentCipher, dingtalk_reply
 from webhook_guard.testing import FrozenClock, build_asgi_scope, call_asgi
 
 # -- independent reference implementation (from the spec) ----------------------------------
@@ -87,6 +81,20 @@ def ref_feishu_headers(
     }
 
 
+#: The encrypted providers this module tests.
+FACTORIES = {
+    "dingtalk_events": dingtalk_events, "feishu": feishu, "lark": lark, "wechat": wechat,
+    "wecom": wecom,
+}  # fmt: skip
+
+
+def push(scheme: Any, message: str | bytes, **options: Any) -> tuple[str, bytes]:
+    """(query, body) of a genuine push of ``message``, signed by the scheme's ``sign``."""
+    data = message.encode() if isinstance(message, str) else message
+    signed = scheme.sign(data, **options)
+    return signed.query, signed.body
+
+
 def keys(*values: str) -> KeySet:
     return KeySet(Secret(v, key_id=f"k{i}") for i, v in enumerate(values))
 
@@ -97,7 +105,7 @@ def request(
     method: str = "POST",
     headers: dict[str, str] | list[tuple[str, str]] | None = None,
 ) -> WebhookRequest:
-    items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
     return WebhookRequest(method=method, path="/cb", headers=Headers(items), body=body, query=query)
 
 
@@ -192,7 +200,7 @@ def test_dingtalk_event_round_trip(sig_param: str, ts_param: str) -> None:
 
 
 def test_dingtalk_sign_request_and_public_reply_helper() -> None:
-    query, body = DT.sign_request(DT_EVENT, secret=DT_TOKEN, timestamp=DT_NOW)
+    query, body = push(DT, DT_EVENT, secret=DT_TOKEN, timestamp=DT_NOW)
     assert dt_check(query, body).details["plaintext"] == DT_EVENT
     reply = dingtalk_reply(
         token=DT_TOKEN, aes_key=DT_AES, owner_key=DT_OWNER, timestamp_ms=1, nonce="abc"
@@ -200,8 +208,10 @@ def test_dingtalk_sign_request_and_public_reply_helper() -> None:
     assert (reply["timeStamp"], reply["nonce"]) == ("1", "abc")
     assert reply["msg_signature"] == ref_sig(DT_TOKEN, "1", "abc", reply["encrypt"])
     assert ref_decrypt(DT_AES, reply["encrypt"]) == (b"success", DT_OWNER.encode())
-    with pytest.raises(ValueError, match="query"):
-        DT.sign(body, secret=DT_TOKEN, timestamp=DT_NOW)
+    signed = DT.sign(DT_EVENT.encode(), secret=DT_TOKEN, timestamp=DT_NOW)
+    assert signed.body != DT_EVENT.encode()  # sent encrypted
+    assert "signature=" in signed.query
+    assert dt_check(signed.query, signed.body).details["plaintext"] == DT_EVENT
 
 
 def _bad_padding(owner: str = DT_OWNER) -> str:
@@ -401,15 +411,22 @@ def test_credentials_resolved_from_env_and_file(
     monkeypatch.setenv("WG_AES", DT_AES)
     path = tmp_path / "rid"
     path.write_text(DT_OWNER + "\n")
+    # References are resolved by the configuration layer when the guard is built.
     scheme = FACTORIES[provider](secret="tok", aes_key="env:WG_AES", **{extra: f"file:{path}"})
-    assert scheme._cipher is not None  # type: ignore[attr-defined]
-    assert scheme._cipher.receive_id == DT_OWNER.encode()  # type: ignore[attr-defined]
+    assert scheme._cipher_list() == []  # type: ignore[attr-defined] # nothing resolved yet
+    Guard([Route("/cb", scheme)], check_store=False)
+    [cipher] = scheme._cipher_list()  # type: ignore[attr-defined]
+    assert cipher.receive_id == DT_OWNER.encode()
     monkeypatch.delenv("WG_AES")
     with pytest.raises(ConfigurationError) as info:
-        FACTORIES[provider](secret="tok", aes_key="env:WG_AES", **{extra: "rid"})
+        Guard(
+            [Route("/cb", FACTORIES[provider](secret="tok", aes_key="env:WG_AES", **{extra: "rid"}))],
+            check_store=False,
+        )
     assert info.value.code == "webhook_guard.E002"
+    missing = FACTORIES[provider](secret="tok", aes_key=DT_AES, **{extra: f"file:{tmp_path}/missing"})
     with pytest.raises(ConfigurationError):
-        FACTORIES[provider](secret="tok", aes_key=DT_AES, **{extra: f"file:{tmp_path}/missing"})
+        Guard([Route("/cb", missing)], check_store=False)
 
 
 def test_missing_receive_id_is_a_startup_error() -> None:
@@ -501,7 +518,7 @@ def test_wecom_official_post_vector() -> None:
 
 def test_wecom_round_trip_xml_and_json_and_reply() -> None:
     message = "<xml><Content><![CDATA[hi ✓]]></Content></xml>"
-    query, body = WC.sign_request(message, secret=WC_TOKEN, timestamp=1_700_000_000)
+    query, body = push(WC, message, secret=WC_TOKEN, timestamp=1_700_000_000)
     assert WC.check(request(query, body), keys(WC_TOKEN), 0).details["plaintext"] == message
     encrypted = ref_encrypt(WC_AES, WC_CORP, message.encode())
     q = urlencode(
@@ -646,7 +663,7 @@ def test_wechat_echostr_answered_after_plain_signature(scheme: Any) -> None:
 
 def test_wechat_plain_mode_post() -> None:
     body = b"<xml><Content>hi</Content></xml>"
-    query, sent = WX_PLAIN.sign_request(body, secret=WX_TOKEN, timestamp=1_700_000_000)
+    query, sent = push(WX_PLAIN, body, secret=WX_TOKEN, timestamp=1_700_000_000)
     result = WX_PLAIN.check(request(query, sent), keys(WX_TOKEN), 0)
     assert result.reason is Reason.VERIFIED
     assert WX_PLAIN.body_signed is False
@@ -655,13 +672,11 @@ def test_wechat_plain_mode_post() -> None:
 
 def test_wechat_safe_mode_post_and_no_downgrade() -> None:
     message = "<xml><MsgType><![CDATA[text]]></MsgType></xml>"
-    query, body = WX_SAFE.sign_request(message, secret=WX_TOKEN, timestamp=1_700_000_000)
+    query, body = push(WX_SAFE, message, secret=WX_TOKEN, timestamp=1_700_000_000)
     result = WX_SAFE.check(request(query, body), keys(WX_TOKEN), 0)
     assert (result.reason, result.details["plaintext"]) == (Reason.VERIFIED, message)
     # a plain-mode request (valid `signature`, no msg_signature) is refused in safe mode
-    plain_query, plain_body = WX_PLAIN.sign_request(
-        message, secret=WX_TOKEN, timestamp=1_700_000_000
-    )
+    plain_query, plain_body = push(WX_PLAIN, message, secret=WX_TOKEN, timestamp=1_700_000_000)
     assert (
         WX_SAFE.check(request(plain_query, plain_body), keys(WX_TOKEN), 0).reason
         is Reason.MISSING_SIGNATURE
@@ -704,10 +719,9 @@ def fs_check(
 
 
 def test_feishu_official_decryption_vector() -> None:
-    from webhook_guard.providers.encrypted import _feishu_decrypt
 
     assert (
-        _feishu_decrypt(b"test key", "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=")
+        feishu_decrypt(b"test key", "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=")
         == "hello world"
     )
 
@@ -719,8 +733,10 @@ def test_feishu_signed_event_round_trip() -> None:
     assert json.loads(result.details["plaintext"]) == FS_EVENT
     assert result.response is None
     assert result.replay_material is not None
-    ours = FS.sign(body, secret=FS_KEY, timestamp=FS_NOW)
-    assert fs_check(ours, body).reason is Reason.VERIFIED
+    ours = FS.sign(json.dumps(FS_EVENT).encode(), secret=FS_KEY, timestamp=FS_NOW)
+    assert ours.body != json.dumps(FS_EVENT).encode()  # sent encrypted
+    assert fs_check(ours, ours.body).reason is Reason.VERIFIED
+    assert ref_feishu_headers(FS_KEY, ours.body, str(FS_NOW), "n0nce") == provider_headers(ours)
 
 
 @pytest.mark.parametrize(
@@ -871,8 +887,10 @@ def test_feishu_configuration() -> None:
         feishu(secret="a", encrypt_key="b")
     assert feishu(encrypt_key=FS_KEY).secret == FS_KEY
     assert lark(secret=FS_KEY).name == "lark"
-    with pytest.raises(ConfigurationError):
-        feishu(secret=FS_KEY, verification_token="env:WG_SURELY_UNSET_TOKEN")
+    unset = feishu(secret=FS_KEY, verification_token="env:WG_SURELY_UNSET_TOKEN")
+    with pytest.raises(ConfigurationError) as raised:  # resolved when the guard is built
+        Guard([Route("/cb", unset)], check_store=False)
+    assert raised.value.code == "webhook_guard.E002"
     windowed = feishu(secret=FS_KEY, window=300)
     body = fs_body(FS_EVENT)
     stale = ref_feishu_headers(FS_KEY, body, str(FS_NOW - 301))
@@ -881,9 +899,8 @@ def test_feishu_configuration() -> None:
 
 
 def test_feishu_encrypt_helper_matches_reference() -> None:
-    from webhook_guard.providers.encrypted import _feishu_decrypt
 
-    assert _feishu_decrypt(FS_KEY.encode(), feishu_encrypt(FS_KEY, "héllo")) == "héllo"
+    assert feishu_decrypt(FS_KEY.encode(), feishu_encrypt(FS_KEY, "héllo")) == "héllo"
 
 
 def test_feishu_lark_oapi_both_ways() -> None:
@@ -902,8 +919,8 @@ def test_feishu_lark_oapi_both_ways() -> None:
         .register_p2_customized_event("im.message.receive_v1", seen.append)
         .build()
     )
-    body = fs_body(FS_EVENT)
-    ours = FS.sign(body, secret=FS_KEY, timestamp=FS_NOW)  # signed by us
+    signed = FS.sign(json.dumps(FS_EVENT).encode(), secret=FS_KEY, timestamp=FS_NOW)  # by us
+    body, ours = signed.body, provider_headers(signed)
     raw = lark_oapi.RawRequest()
     raw.uri, raw.headers, raw.body = "/cb", ours, body
     assert handler.do(raw).status_code == 200

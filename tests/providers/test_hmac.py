@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac as std_hmac
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from webhook_guard.core.scheme import Check
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers import get, hmac
-from webhook_guard.providers._hmac import HMACScheme, Template
+from webhook_guard.providers.template import HMACScheme, Template
 
 NOW = 1_700_000_000.0
 SECRET = "generic-secret"
@@ -34,7 +35,7 @@ def request(
     path: str = "/hooks/x",
     query: str = "",
 ) -> WebhookRequest:
-    items = list(pairs.items()) if isinstance(pairs, dict) else pairs
+    items = list(pairs.items()) if isinstance(pairs, Mapping) else pairs
     return WebhookRequest(method=method, path=path, query=query, headers=Headers(items), body=body)
 
 
@@ -240,10 +241,11 @@ def test_id_header() -> None:
     assert check(scheme, no_id).reason is Reason.MISSING_SIGNATURE
     assert check(scheme, [*headers.items(), ("X-Id", "msg_2x")]).reason is Reason.BAD_REQUEST
     assert check(scheme, {**headers, "X-Id": "msg_\xe9"}).reason is Reason.BAD_REQUEST
-    with pytest.raises(ValueError, match="message_id"):
-        scheme.sign(BODY, secret=SECRET, timestamp=NOW)
-    with pytest.raises(ValueError, match="timestamp"):
-        scheme.sign(BODY, secret=SECRET, message_id="m")
+    # The one signing interface: a new message id and the current time by default.
+    fresh = scheme.sign(BODY, secret=SECRET)
+    assert fresh["X-Id"].startswith("msg_")
+    assert fresh["X-Id"] != scheme.sign(BODY, secret=SECRET)["X-Id"]
+    assert check(scheme, fresh, now=int(fresh["X-Ts"])).reason is Reason.VERIFIED
 
 
 def test_header_method_path_query_fields() -> None:

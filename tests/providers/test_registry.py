@@ -9,10 +9,15 @@ signer and the verifier agree on the wire (headers, query, URL), not only in mem
 
 from __future__ import annotations
 
+import ast
 import base64
+import inspect
 import json
+import subprocess
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import webhook_guard.providers
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.scheme import Scheme
+from webhook_guard.core.signing import guess_content_type
 from webhook_guard.core.verdict import VERDICT_KEY
 from webhook_guard.providers import REGISTRY, names
-from webhook_guard.providers.encrypted import feishu_encrypt
-from webhook_guard.testing import FrozenClock, build_wsgi_environ
+from webhook_guard.testing import FrozenClock, SignedRequest, build_wsgi_environ
 
 NOW = 1_790_000_000.0
 PATH = "/hooks/p"
@@ -66,55 +72,24 @@ def _pem(key: ec.EllipticCurvePrivateKey) -> str:
     ).decode()
 
 
-@dataclass
-class Wire:
-    """One request as sent: method, query, headers, body."""
-
-    headers: dict[str, str]
-    body: bytes
-    method: str = "POST"
-    query: str = ""
-
+#: One request as sent: headers, body, query, URL and method (what ``sign`` returns).
+Wire = SignedRequest
 
 Signer = Callable[[Scheme, bytes, str], Wire]
 
 
-def _headers(content_type: str = "application/json", **sign: Any) -> Signer:
+def _headers(**sign: Any) -> Signer:
+    """Signs with the provider's own ``sign`` (the one signing interface)."""
+
     def make(scheme: Scheme, body: bytes, secret: str) -> Wire:
-        signed = scheme.sign(body, secret=secret, timestamp=NOW, **sign)
-        return Wire({"Content-Type": content_type, **signed}, body)
+        url = PUBLIC_URL if scheme.needs_url else None
+        signed = scheme.sign(body, secret=secret, timestamp=NOW, url=url, **sign)
+        if "Content-Type" not in signed.headers:  # the sender's own header, as the test kit adds it
+            kind = guess_content_type(signed.body, form=scheme.needs_url)
+            signed = replace(signed, headers={"Content-Type": kind or "text/plain", **signed.headers})
+        return signed
 
     return make
-
-
-def _url_signed(**sign: Any) -> Signer:
-    def make(scheme: Scheme, body: bytes, secret: str) -> Wire:
-        signed = scheme.sign(body, secret=secret, timestamp=NOW, url=PUBLIC_URL, **sign)
-        return Wire({"Content-Type": FORM, **signed}, body)
-
-    return make
-
-
-def _tencent(scheme: Scheme, body: bytes, secret: str) -> Wire:
-    query, wire = scheme.sign_request(body, secret=secret, timestamp=NOW)  # type: ignore[attr-defined]
-    return Wire({"Content-Type": "application/json"}, wire, query=query)
-
-
-def _feishu(scheme: Scheme, body: bytes, secret: str) -> Wire:
-    wire = json.dumps({"encrypt": feishu_encrypt(secret, body)}).encode()
-    signed = scheme.sign(wire, secret=secret, timestamp=NOW)
-    return Wire({"Content-Type": "application/json", **signed}, wire)
-
-
-def _mailgun(scheme: Scheme, body: bytes, secret: str) -> Wire:
-    wire = scheme.signed_body(  # type: ignore[attr-defined]
-        json.loads(body), secret=secret, timestamp=NOW, token="a" * 50
-    )
-    return Wire({"Content-Type": "application/json"}, wire)
-
-
-def _dingtalk_token(scheme: Scheme, body: bytes, secret: str) -> Wire:
-    return Wire({"Content-Type": "application/json"}, body, query=scheme.query_param(secret))  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -142,25 +117,21 @@ CASES: dict[str, Case] = {
     "clerk": Case(WHSEC, wrong=OTHER_WHSEC),
     "dingtalk": Case(body_signed=False),
     "dingtalk_events": Case(
-        options={"aes_key": AES_KEY, "owner_key": "ding-corp"},
-        signer=_tencent,
-        body=_ENCRYPTED_BODY,
+        options={"aes_key": AES_KEY, "owner_key": "ding-corp"}, body=_ENCRYPTED_BODY
     ),
-    "dingtalk_token": Case(options={"query": "access_token"}, signer=_dingtalk_token),
+    "dingtalk_token": Case(options={"query": "access_token"}),
     "discord": Case(_ed_hex(_ED), signing=bytes(range(32)).hex(), wrong=bytes(range(1, 33)).hex()),
-    "feishu": Case("feishu-encrypt-key", signer=_feishu, body=_FEISHU_EVENT),
+    "feishu": Case("feishu-encrypt-key", body=_FEISHU_EVENT),
     "gitlab_signed": Case(WHSEC, wrong=OTHER_WHSEC),
     "hmac": Case(options={"header": "X-Signature"}),
-    "hubspot": Case(signer=_url_signed()),
-    "lark": Case("lark-encrypt-key", signer=_feishu, body=_FEISHU_EVENT),
+    "lark": Case("lark-encrypt-key", body=_FEISHU_EVENT),
     "linear": Case(body=b'{"action":"create","webhookTimestamp":1790000000000}'),
-    "mailgun": Case(signer=_mailgun, body_signed=False),
-    "mandrill": Case(signer=_url_signed(), body=FORM_BODY),
-    "plivo": Case(signer=_url_signed(), body=FORM_BODY),
+    "mailgun": Case(signer=_headers(token="a" * 50), body_signed=False),
+    "mandrill": Case(body=FORM_BODY),
+    "plivo": Case(body=FORM_BODY),
     "polar": Case(WHSEC, wrong=OTHER_WHSEC),
     "resend": Case(WHSEC, wrong=OTHER_WHSEC),
     "sendgrid": Case(_ec_b64(_EC), signing=_pem(_EC), wrong=_pem(_EC_OTHER)),
-    "square": Case(signer=_url_signed()),
     "standard_webhooks": Case(WHSEC, wrong=OTHER_WHSEC),
     "svix": Case(WHSEC, wrong=OTHER_WHSEC),
     "telnyx": Case(
@@ -169,9 +140,9 @@ CASES: dict[str, Case] = {
         wrong=base64.b64encode(bytes(range(1, 33))).decode(),
     ),
     "token": Case(options={"header": "X-Token"}),
-    "twilio": Case(signer=_url_signed(), body=FORM_BODY),
-    "wechat": Case(options={"aes_key": AES_KEY, "app_id": "wx-app"}, signer=_tencent, body=_WXML),
-    "wecom": Case(options={"aes_key": AES_KEY, "corp_id": "ww-corp"}, signer=_tencent, body=_WXML),
+    "twilio": Case(body=FORM_BODY),
+    "wechat": Case(options={"aes_key": AES_KEY, "app_id": "wx-app"}, body=_WXML),
+    "wecom": Case(options={"aes_key": AES_KEY, "corp_id": "ww-corp"}, body=_WXML),
 }
 #: Static-token schemes: the token is all there is (the body is not signed).
 for _name in ("cloudflare", "gitlab", "okta", "telegram", "token", "dingtalk_token"):
@@ -243,7 +214,7 @@ def test_tampered_body_is_refused_before_the_app(name: str) -> None:
     # One byte changed in the middle of the body the signature covers.
     middle = len(wire.body) // 2
     flipped = wire.body[:middle] + bytes([wire.body[middle] ^ 0x01]) + wire.body[middle + 1 :]
-    tampered = Wire(wire.headers, flipped, wire.method, wire.query)
+    tampered = Wire(wire.headers, flipped, wire.query, wire.url, wire.method)
     status, out, seen = _send(_guard(name, replay=False), tampered)
     assert 400 <= status < 500, out
     assert seen == []
@@ -252,7 +223,7 @@ def test_tampered_body_is_refused_before_the_app(name: str) -> None:
 @pytest.mark.parametrize("name", names())
 def test_unsigned_request_is_refused_before_the_app(name: str) -> None:
     c = case(name)
-    wire = Wire({"Content-Type": "application/json"}, c.body)
+    wire = Wire({"Content-Type": "application/json"}, c.body)  # signed by no one
     status, out, seen = _send(_guard(name), wire)
     assert 400 <= status < 500, out
     assert seen == []
@@ -276,3 +247,108 @@ def test_url_signed_sign_needs_the_url(name: str) -> None:
     scheme = REGISTRY[name](secret=HMAC_KEY)
     with pytest.raises(ValueError, match="needs url="):
         scheme.sign(FORM_BODY, secret=HMAC_KEY, timestamp=NOW)
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_provider_signs_through_one_interface(name: str) -> None:
+    """``sign(body, *, secret, timestamp=None, url=None, **options) -> SignedRequest``."""
+    c = case(name)
+    scheme = REGISTRY[name](secret=c.secret, **c.options)
+    parameters = inspect.signature(scheme.sign).parameters
+    assert list(parameters)[:4] == ["body", "secret", "timestamp", "url"]
+    assert parameters["timestamp"].default is None
+    assert parameters["url"].default is None
+    assert all(p.kind is p.KEYWORD_ONLY for n, p in parameters.items() if n != "body")
+    wire = _signed(name)
+    assert isinstance(wire, SignedRequest)
+    assert dict(wire) == wire.headers  # also a mapping of its headers
+
+
+# -- the registry: static names, and what providers may import ----------------------------
+
+PROVIDERS_DIR = Path(webhook_guard.providers.__file__).parent
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_name_is_bound_statically_in_the_package() -> None:
+    """Each registered name is a plain module-level import of ``webhook_guard.providers``
+    (not a ``__getattr__`` lookup), so type checkers see it; ``__all__`` lists it."""
+    bound = _module_level_imports(PROVIDERS_DIR / "__init__.py")
+    missing = sorted(set(names()) - bound)
+    assert not missing, f"add to the import list of providers/__init__.py: {missing}"
+    assert set(names()) <= set(webhook_guard.providers.__all__)
+    assert "__getattr__" not in vars(webhook_guard.providers)
+
+
+@pytest.mark.parametrize("name", names())
+def test_from_providers_import_name(name: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"from webhook_guard.providers import {name}", namespace)  # noqa: S102 - the test
+    assert namespace[name] is REGISTRY[name]
+    assert namespace[name].name == name
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, at module level) of every import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = set(map(id, tree.body))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, id(node) in top or _in_type_checking(tree, node)))
+    return found
+
+
+def _in_type_checking(tree: ast.Module, target: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        and any(child is target for child in ast.walk(node))
+        for node in tree.body
+    )  # fmt: skip
+
+
+def _allowed(module: str, *, lazy: bool) -> bool:
+    root = module.partition(".")[0]
+    if module.startswith(("webhook_guard.core", "webhook_guard.providers")):
+        return True
+    if module == "webhook_guard.exceptions" or root in sys.stdlib_module_names:
+        return True
+    return lazy and root == "cryptography"
+
+
+@pytest.mark.parametrize("path", sorted(PROVIDERS_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_providers_import_only_core_stdlib_and_lazily_cryptography(path: Path) -> None:
+    bad = [m for m, top in _imports(path) if not _allowed(m, lazy=not top)]
+    assert bad == []
+
+
+def test_import_rule_can_fail(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("import cryptography\ndef f():\n    from webhook_guard import keysources\n")
+    assert [m for m, top in _imports(module) if not _allowed(m, lazy=not top)] == [
+        "cryptography",
+        "webhook_guard",
+    ]
+
+
+def test_importing_the_providers_does_no_io_and_loads_no_extra() -> None:
+    code = (
+        "import sys, json, webhook_guard.providers\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('webhook_guard', "
+        "'cryptography', 'logging')))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert not {m for m in loaded if m.startswith(("cryptography", "logging"))}
+    assert not {"webhook_guard.keysources", "webhook_guard.guard", "webhook_guard.testing"} & loaded

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -19,9 +20,12 @@ from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers import get
-from webhook_guard.providers.standard import FACTORIES, StandardWebhooks, standard_webhooks
+from webhook_guard.providers import REGISTRY, get, standard_webhooks
+from webhook_guard.providers.standard import StandardWebhooks
 from webhook_guard.testing import FrozenClock, build_wsgi_environ
+
+#: The providers of the Standard Webhooks family.
+FACTORIES = {n: row for n, row in REGISTRY.items() if row.family is StandardWebhooks}
 
 # The spec's vector (standard-webhooks libraries/python/tests/test_webhooks.py).
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -44,7 +48,8 @@ def check(
     secret: str = SECRET,
     now: float = NOW,
 ) -> Any:
-    pairs = list(headers.items()) if isinstance(headers, dict) else headers
+
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else headers
     request = WebhookRequest(method="POST", path="/h", headers=Headers(pairs), body=body)
     return scheme.check(request, KeySet([Secret(secret, key_id="k")]), now)
 
@@ -122,7 +127,7 @@ def test_polar_sdk_style_raw_key() -> None:
 def signed(**changes: Any) -> dict[str, str]:
     headers = standard_webhooks(secret=SECRET).sign(
         BODY, secret=SECRET, timestamp=NOW, message_id="msg_1"
-    )
+    ).headers
     headers.update(changes)
     return headers
 
@@ -264,7 +269,7 @@ def test_window_edges_are_inclusive() -> None:
             check(
                 scheme,
                 signed(**{"webhook-timestamp": str(ts)})
-                | scheme.sign(BODY, secret=SECRET, timestamp=ts, message_id="msg_1"),
+                | scheme.sign(BODY, secret=SECRET, timestamp=ts, message_id="msg_1").headers,
             ).reason
             is Reason.VERIFIED
         )

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,11 +27,19 @@ from hypothesis import strategies as st
 from webhook_guard import Guard, Route
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.timestamps import parse_rfc3339
 from webhook_guard.core.verdict import VERDICT_KEY, Reason
 from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers import get
-from webhook_guard.providers.timestamped import FACTORIES, SignatureList, parse_rfc3339
+from webhook_guard.providers import REGISTRY, Provider, get
+from webhook_guard.providers.siglist import SignatureList
 from webhook_guard.testing import FrozenClock, asgi_receive, build_wsgi_environ
+
+#: The timestamped providers this module tests.
+FACTORIES = {
+    name: REGISTRY[name]
+    for name in ("stripe", "slack", "paddle", "zoom", "twitch", "calendly", "zendesk", "box",
+                 "buildkite", "persona", "mux", "frameio", "pagerduty", "linear")
+}  # fmt: skip
 
 NOW = 1_790_000_000
 SECRET = "whsec_test_secret"
@@ -47,7 +56,8 @@ def check(
     now: float = NOW,
     **options: Any,
 ) -> Any:
-    pairs = list(headers.items()) if isinstance(headers, dict) else headers
+
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else headers
     request = WebhookRequest(method="POST", path="/h", headers=Headers(pairs), body=body)
     secrets = [secret] if isinstance(secret, str) else secret
     keys = KeySet([Secret(s, key_id=f"k{i}") for i, s in enumerate(secrets)])
@@ -140,7 +150,8 @@ def test_documented_formula_verifies_and_sign_agrees(name: str) -> None:
     result = check(name, headers)
     assert result.reason is Reason.VERIFIED
     assert result.timestamp == NOW
-    assert get(name)(secret=SECRET).sign(BODY, secret=SECRET, timestamp=NOW) == headers
+    options = {"message_id": MSG_ID} if name == "twitch" else {}  # default: a new id
+    assert get(name)(secret=SECRET).sign(BODY, secret=SECRET, timestamp=NOW, **options) == headers
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTED))
@@ -413,8 +424,10 @@ def test_signature_list_replay_material_is_the_matched_signature() -> None:
     ],
 )
 def test_signature_list_options_are_validated(options: dict[str, Any]) -> None:
+    window = {k: options.pop(k) for k in ("window", "future_window") if k in options}
+    row = Provider("x", SignatureList, {"header": "X-Sig", **options}, window=300.0)
     with pytest.raises(ConfigurationError):
-        SignatureList(secret=SECRET, header="X-Sig", **options)
+        row(secret=SECRET, **window)
 
 
 def test_stripe_sdk_construct_event_accepts_ours_and_rejects_tampering() -> None:

@@ -175,8 +175,11 @@ class Target:
     def _refusal(self, reason: Reason) -> Verdict:
         scheme = self.scheme
         status = reason.status
-        if self.route.status is not None and reason.is_auth_failure:
-            status = self.route.status
+        if reason.is_auth_failure:  # the route's status, else the provider's, else 401
+            chosen = self.route.status
+            if chosen is None and scheme is not None:
+                chosen = scheme.refusal_status
+            status = status if chosen is None else chosen
         return Verdict(
             verified=False,
             reason=reason,
@@ -239,7 +242,8 @@ class Engine:
     """Route matching, framing, verification and settling, over values only.
 
     :param routes: the routes, already validated.
-    :param max_body: the default body limit.
+    :param max_body: the body limit of routes that set none (None: each provider's largest
+        documented payload, ``Scheme.max_body``, else ``DEFAULT_MAX_BODY``).
     :param replay_ttl: the default replay memory for schemes with neither a window nor
         a retry horizon.
     :param key_sources: each route's key source (by pattern), stored on its ``Target``.
@@ -263,7 +267,7 @@ class Engine:
         self,
         routes: Iterable[Route],
         *,
-        max_body: int = DEFAULT_MAX_BODY,
+        max_body: int | None = None,
         replay_ttl: float = DEFAULT_REPLAY_TTL,
         key_sources: Mapping[str, KeySet | Callable[[], KeySet] | None] | None = None,
         duplicate_status: int = 200,
@@ -278,7 +282,7 @@ class Engine:
         self.targets = tuple(
             Target(
                 route,
-                max_body=route.max_body if route.max_body is not None else max_body,
+                max_body=self.max_body(route),
                 ttl=self.replay_ttl(route),
                 keys=sources.get(route.pattern),
                 replay=replay,
@@ -396,6 +400,17 @@ class Engine:
         return 200 <= status < 300 or (self.commit_client_errors and 400 <= status < 500)
 
     # -- per-route values ---------------------------------------------------------------
+
+    def max_body(self, route: Route) -> int:
+        """The body limit on ``route``: its own ``max_body``, else the guard's explicit
+        one, else the provider's largest documented payload (GitHub: 25 MB), else
+        ``DEFAULT_MAX_BODY``."""
+        if route.max_body is not None:
+            return route.max_body
+        if self.default_max_body is not None:
+            return self.default_max_body
+        documented = route.provider.max_body if route.provider is not None else None
+        return documented if documented is not None else DEFAULT_MAX_BODY
 
     def replay_ttl(self, route: Route) -> float:
         """Seconds a processed event's replay key is kept on ``route``.

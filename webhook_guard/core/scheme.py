@@ -1,4 +1,13 @@
-"""The contract every provider scheme implements, and the strict parsers they share."""
+"""The contract every provider scheme implements, and what the schemes share.
+
+- ``Scheme``: a provider's configured verifier and signer (``check`` and ``sign``).
+- ``Check`` and ``verified``: a scheme's answer for one request.
+- ``try_keys``: the one loop over a route's active keys.
+- ``Credential``: a credential a scheme needs besides ``secret``, declared by the scheme
+  and resolved by the configuration layer (``webhook_guard.keysources``).
+- Strict shared parsers: ``single_header``, ``json_event_id``; timestamps and the
+  acceptance window live in ``core.timestamps`` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +15,44 @@ import abc
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from hmac import compare_digest
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
-from webhook_guard.core.keys import KeySet
+from webhook_guard.core.credentials import Credential, KeyProvider, is_reference
+from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
+from webhook_guard.core.signing import SignedRequest
+from webhook_guard.core.timestamps import (
+    MAX_TIMESTAMP_DIGITS,
+    MAX_WINDOW,
+    Window,
+    check_window,
+    parse_timestamp,
+    validate_window,
+)
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 
 __all__ = (
     "MAX_HEADER_LENGTH",
+    "MAX_TIMESTAMP_DIGITS",
+    "MAX_WINDOW",
     "Check",
+    "Credential",
     "Response",
     "Scheme",
     "SecretRef",
-    "WindowedScheme",
+    "SecretSpec",
+    "SignedRequest",
+    "Window",
     "check_window",
     "delivery",
+    "is_reference",
     "json_event_id",
     "parse_timestamp",
     "single_header",
+    "try_keys",
     "validate_window",
     "verified",
 )
@@ -38,8 +65,6 @@ SecretSpec = SecretRef | Sequence[SecretRef] | Mapping[str, SecretRef] | None
 
 #: Longest header value a scheme will look at; longer values are malformed.
 MAX_HEADER_LENGTH = 4096
-#: Longest timestamp accepted, in digits (milliseconds until the year 2286 fit in 13).
-MAX_TIMESTAMP_DIGITS = 16
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -76,6 +101,7 @@ class Check(NamedTuple):
 
 _new_check = tuple.__new__
 _VERIFIED = Reason.VERIFIED
+_BAD_SIGNATURE = Check(Reason.BAD_SIGNATURE)
 
 
 def verified(
@@ -88,11 +114,71 @@ def verified(
     return _new_check(Check, (_VERIFIED, key_id, material, timestamp, message_id, _EMPTY, None))
 
 
+def try_keys(
+    keys: KeySet,
+    expected: Callable[[Secret, Any], bytes | str | None],
+    message: Any,
+    received: bytes | str | Sequence[bytes | str],
+    timestamp: int | None = None,
+    message_id: str | None = None,
+    material: bytes | None = None,
+    every: bool = False,  # noqa: FBT001, FBT002 - positional on the hot path
+) -> Check:
+    """Try every active key of a route: the one loop over ``keys``.
+
+    ``expected(key, message)`` is the canonical signature under ``key`` (None when the key
+    cannot verify anything, e.g. a malformed public key), compared in constant time with
+    ``received``: one signature, or a list of candidates (each compared, no early exit on
+    the attacker's order). The first matching key verifies.
+
+    Returns the verified ``Check`` with the matched key's id and the message's identity:
+    ``material`` when given (a signed event id), else the expected signature under the
+    route's *first* key whichever key matched, so a copy signed with another key, or
+    carrying a subset of the signatures, is the same message. Otherwise ``bad_signature``.
+
+    ``every`` compares every key even after a match (static tokens: the timing does not
+    say which of a route's tokens was presented).
+    """
+    identity: Any = None
+    matched = None
+    single = received.__class__ is str or received.__class__ is bytes
+    if received.__class__ is str and not received.isascii():
+        return _BAD_SIGNATURE  # compare_digest raises on non-ASCII text
+    for key in keys:
+        value = expected(key, message)
+        if value is None:
+            continue
+        if identity is None:
+            identity = value
+        if single:
+            found = compare_digest(value, received)  # type: ignore[arg-type]
+        else:
+            found = False
+            for candidate in received:
+                if candidate.__class__ is bytes or candidate.isascii():  # type: ignore[union-attr]
+                    found |= compare_digest(value, candidate)  # type: ignore[arg-type]
+        if found and matched is None:
+            matched = key
+            if not every:
+                break
+    if matched is None:
+        return _BAD_SIGNATURE
+    key = matched
+    if material is None:
+        material = identity.encode("ascii") if identity.__class__ is str else identity
+    return _new_check(
+        Check, (_VERIFIED, key.key_id, material, timestamp, message_id, _EMPTY, None)
+    )
+
+
 class Scheme(abc.ABC):
     """A provider's verification scheme. Subclasses are configured once, then shared.
 
     - ``check`` must be total: any request gives a ``Check``, never an exception.
-    - ``sign`` produces the headers a genuine sender would send (for tests and the CLI).
+    - ``sign`` produces the request a genuine sender would send (for tests and the CLI):
+      ``sign(body, *, secret, timestamp=None, url=None, **options) -> SignedRequest``,
+      with ``timestamp`` in seconds and, for asymmetric schemes, the private key as
+      ``secret``.
     """
 
     #: Registry name, e.g. ``"github"``.
@@ -107,6 +193,8 @@ class Scheme(abc.ABC):
     #: the refusal itself (Xero's "intent to receive" wants a 401 with an empty body) set
     #: this to False; the status and the logged reason are unchanged.
     refusal_body: bool = True
+    #: The status of authentication failures when the route sets none (None: 401).
+    refusal_status: int | None = None
     #: Where the provider's event id sits in the signed JSON body (a key path such as
     #: ``("id",)`` for Stripe or ``("event", "id")`` for PagerDuty). After verification
     #: it becomes the verdict's ``message_id`` and the replay key, so the provider's
@@ -116,9 +204,21 @@ class Scheme(abc.ABC):
     #: Seconds the provider keeps retrying a failed delivery (its documentation); a
     #: processed event's replay key is kept at least this long. None: the guard's default.
     retry_horizon: float | None = None
+    #: The largest payload the provider documents, the route's default body limit when
+    #: neither the route nor the guard sets one (None: the guard's default, 1 MiB).
+    max_body: int | None = None
+    #: How the sender writes its signed timestamp: ``"s"``, ``"ms"``, ``"rfc3339"``, or
+    #: None when none is signed.
+    timestamp_unit: str | None = None
+    #: An opt-in legacy scheme: why it is weak (warned about when a guard uses it).
+    legacy: str | None = None
+    #: Credentials besides ``secret`` (see ``Credential``).
+    credentials: tuple[Credential, ...] = ()
 
     def __init__(self, *, secret: SecretSpec) -> None:
         self.secret = secret
+        self._credentials: dict[str, KeySet | KeyProvider | None] = {}
+        self._references: dict[str, Any] = {}
 
     @abc.abstractmethod
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
@@ -126,9 +226,16 @@ class Scheme(abc.ABC):
 
     @abc.abstractmethod
     def sign(
-        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None
-    ) -> dict[str, str]:
-        """Headers that make ``body`` verify under ``secret`` (``timestamp`` in seconds)."""
+        self,
+        body: bytes,
+        *,
+        secret: str | bytes,
+        timestamp: float | None = None,
+        url: str | None = None,
+    ) -> SignedRequest:
+        """The request that makes ``body`` verify under ``secret`` (``timestamp`` in
+        seconds, default now; ``url`` the public URL for URL-signed schemes). Schemes
+        add their own keyword options (a ``message_id``, a ``nonce``, ``content_type``)."""
 
     def validate(self) -> None:  # noqa: B027 - optional hook
         """Raise ``ConfigurationError`` for invalid options (called at start-up)."""
@@ -142,6 +249,67 @@ class Scheme(abc.ABC):
         not base64), or None. Called at start-up for every configured key, so a key that
         would verify nothing is a configuration error, not a 401 on every request."""
         return None
+
+    # -- credentials besides ``secret`` ------------------------------------------------
+
+    def take_credentials(self, given: Mapping[str, Any]) -> None:
+        """Record the declared credentials from the factory's keywords: literals are
+        checked and used as given, references left to ``bind`` (E003 when a required one
+        is missing, E002 when a literal is malformed)."""
+        for credential in self.credentials:
+            value = given.get(credential.name)
+            if value is None:
+                if credential.required:
+                    raise ConfigurationError(
+                        f"{self.name}: {credential.name}= is required ({credential.what})",
+                        code="webhook_guard.E003",
+                    )
+                continue
+            if is_reference(value):
+                self._references[credential.name] = value
+                self._credentials[credential.name] = None
+                continue
+            values = value if isinstance(value, (list, tuple)) else [value]
+            keys = []
+            for index, item in enumerate(values):
+                raw = item.encode("utf-8") if isinstance(item, str) else item
+                problem = self.credential_problem(credential.name, raw)
+                if problem is not None:
+                    raise ConfigurationError(f"{self.name}: {problem}", code="webhook_guard.E002")
+                keys.append(Secret(raw, key_id=f"{credential.name}#{index}"))
+            self._credentials[credential.name] = KeySet(keys)
+
+    def credential_problem(self, name: str, value: bytes) -> str | None:
+        """Why ``value`` cannot be credential ``name`` (None when it can)."""
+        credential = next(c for c in self.credentials if c.name == name)
+        if not value.strip():
+            return f"{credential.what} ({name}=) is empty"
+        problem = credential.check(value) if credential.check is not None else None
+        return None if problem is None else f"{credential.what} ({name}=): {problem}"
+
+    def references(self) -> dict[str, Any]:
+        """The credentials still to be resolved by the configuration layer, by name."""
+        return dict(self._references)
+
+    def bind(self, name: str, keys: KeySet | KeyProvider) -> None:
+        """Give credential ``name`` its resolved keys (or a source of its current ones)."""
+        self._credentials[name] = keys
+        self._references.pop(name, None)
+
+    def credential(self, name: str) -> KeySet:
+        """The current values of credential ``name`` (empty when unset or unresolved)."""
+        value = self._credentials.get(name)
+        if value is None:
+            return _NO_KEYS
+        if isinstance(value, KeySet):
+            return value
+        return value.current()
+
+    def has_credential(self, name: str) -> bool:
+        """Whether credential ``name`` was configured."""
+        return name in self._credentials
+
+    # -- introspection ---------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
         """The scheme's public options as plain data (never secrets)."""
@@ -157,6 +325,9 @@ class Scheme(abc.ABC):
         return f"<{type(self).__name__} scheme {self.name!r}>"
 
 
+_NO_KEYS = KeySet(())
+
+
 def single_header(headers: Headers, name: str) -> tuple[str | None, bool]:
     """The one value of a security header: ``(value, ok)``.
 
@@ -169,90 +340,6 @@ def single_header(headers: Headers, name: str) -> tuple[str | None, bool]:
     if len(values) > 1 or len(values[0]) > MAX_HEADER_LENGTH:
         return values[0], False
     return values[0], True
-
-
-def parse_timestamp(raw: str) -> int | None:
-    """Strict timestamp parser: ASCII digits only, bounded length, else None.
-
-    ``int()`` would accept whitespace, signs, underscores and non-ASCII digits; ``float()``
-    accepts ``nan``. Neither is used on the raw header.
-    """
-    if not raw or len(raw) > MAX_TIMESTAMP_DIGITS or not (raw.isascii() and raw.isdigit()):
-        return None
-    return int(raw)
-
-
-def check_window(ts_seconds: float, now: float, past: float, future: float) -> Reason | None:
-    """``None`` when ``now - past <= ts <= now + future`` (both ends inclusive)."""
-    # Written so that every comparison with NaN (a broken clock) fails closed.
-    if not ts_seconds >= now - past:
-        return Reason.STALE_TIMESTAMP
-    if not ts_seconds <= now + future:
-        return Reason.FUTURE_TIMESTAMP
-    return None
-
-
-#: Longest window a scheme accepts, in seconds, in either direction.
-MAX_WINDOW = 86400.0
-
-
-def validate_window(name: str, window: float, future_window: float | None) -> None:
-    """Raise ``ConfigurationError`` (E005) unless ``0 < window <= 1 day`` and
-    ``0 <= future_window <= 1 day``."""
-    if not (
-        0 < window <= MAX_WINDOW and future_window is not None and 0 <= future_window <= MAX_WINDOW
-    ):
-        raise ConfigurationError(
-            f"{name}: window must be in (0, 86400] and future_window in [0, 86400]",
-            code="webhook_guard.E005",
-        )
-
-
-class WindowedScheme(Scheme):
-    """A scheme with a signed timestamp that must lie at most ``window`` seconds in the past
-    and ``future_window`` seconds ahead (default: ``window``). Replay keys live as long as
-    a timestamp stays acceptable.
-
-    Subclasses set ``default_window`` and call ``fresh`` on the timestamp header.
-    """
-
-    #: Seconds a timestamp may be old when the route sets no ``window``.
-    default_window: float = 300.0
-
-    def __init__(
-        self,
-        *,
-        secret: SecretSpec,
-        window: float | None = None,
-        future_window: float | None = None,
-    ) -> None:
-        super().__init__(secret=secret)
-        self.window = float(self.default_window if window is None else window)
-        self.future_window = float(self.window if future_window is None else future_window)
-        self.validate()
-
-    def validate(self) -> None:
-        validate_window(self.name, self.window, self.future_window)
-
-    def replay_ttl(self) -> float | None:
-        return self.window + self.future_window
-
-    def fresh(
-        self, headers: Headers, name: str, parse: Callable[[str], float | None], now: float
-    ) -> tuple[str, float] | Check:
-        """``(raw value, seconds)`` of the one timestamp header ``name`` parsed by ``parse``
-        (seconds since the epoch, None when malformed) if it is within the window; else the
-        refusal as a ``Check``."""
-        raw, ok = single_header(headers, name)
-        if raw is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        seconds = parse(raw) if ok else None
-        if seconds is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(seconds, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
-        return raw, seconds
 
 
 #: Longest event id taken from a body; longer values are not an identity.

@@ -1,85 +1,186 @@
-"""Provider schemes. Each factory takes ``secret=`` (a reference or a list, newest first)
-and the provider's options, and returns a configured ``Scheme``.
+"""Provider schemes, one per provider: every factory importable by name.
 
-``get(name)`` returns a factory by name, for configuration files.
+``from webhook_guard.providers import stripe`` works for every name in ``names()``: each is
+a ``Provider`` row of ``catalogue`` (see ``webhook_guard.providers._base``), and calling it
+builds a route's scheme (``stripe(secret="env:STRIPE_SECRET")``). ``get(name)`` returns a
+provider by name, for configuration files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
-from webhook_guard.core.scheme import Scheme
 from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers import (
-    asymmetric,
-    catalogue,
-    encrypted,
-    standard,
-    timestamped,
-    urlsigned,
+from webhook_guard.providers import catalogue
+from webhook_guard.providers._base import Provider
+
+# Every provider of the catalogue, imported by name so that type checkers see them
+# (tests/providers/test_registry.py checks this list against the registry).
+from webhook_guard.providers.catalogue import (
+    airtable,
+    asana,
+    bitbucket,
+    bolt,
+    box,
+    buildkite,
+    calendly,
+    circleci,
+    clerk,
+    cloudflare,
+    coinbase_commerce,
+    dingtalk,
+    dingtalk_events,
+    dingtalk_token,
+    discord,
+    dropbox,
+    feishu,
+    forgejo,
+    frameio,
+    gitea,
+    github,
+    gitlab,
+    gitlab_signed,
+    gogs,
+    hmac,
+    hubspot,
+    instagram,
+    intercom,
+    jira,
+    lark,
+    lemon_squeezy,
+    line,
+    linear,
+    mailgun,
+    mandrill,
+    meta,
+    mux,
+    notion,
+    okta,
+    paddle,
+    pagerduty,
+    paystack,
+    persona,
+    plivo,
+    polar,
+    quickbooks,
+    razorpay,
+    resend,
+    seatable,
+    segment,
+    sendgrid,
+    sentry,
+    shopify,
+    slack,
+    square,
+    standard_webhooks,
+    stripe,
+    svix,
+    telegram,
+    telnyx,
+    token,
+    twilio,
+    twitch,
+    typeform,
+    vercel,
+    wechat,
+    wecom,
+    whatsapp,
+    woocommerce,
+    xero,
+    zendesk,
+    zoom,
 )
-from webhook_guard.providers.asymmetric import discord, sendgrid, telnyx
-from webhook_guard.providers.dingtalk import dingtalk, dingtalk_token
-from webhook_guard.providers.encrypted import dingtalk_events, feishu, lark, wechat, wecom
-from webhook_guard.providers.generic import hmac
-from webhook_guard.providers.github import github
-from webhook_guard.providers.seatable import seatable
-from webhook_guard.providers.token import token
 
 __all__ = (
+    "Provider",
     "REGISTRY",
+    "airtable",
+    "asana",
+    "bitbucket",
+    "bolt",
+    "box",
+    "buildkite",
+    "calendly",
+    "circleci",
+    "clerk",
+    "cloudflare",
+    "coinbase_commerce",
     "dingtalk",
     "dingtalk_events",
     "dingtalk_token",
     "discord",
+    "dropbox",
     "feishu",
+    "forgejo",
+    "frameio",
     "get",
+    "gitea",
     "github",
+    "gitlab",
+    "gitlab_signed",
+    "gogs",
     "hmac",
+    "hubspot",
+    "instagram",
+    "intercom",
+    "jira",
     "lark",
+    "lemon_squeezy",
+    "line",
+    "linear",
+    "mailgun",
+    "mandrill",
+    "meta",
+    "mux",
     "names",
+    "notion",
+    "okta",
+    "paddle",
+    "pagerduty",
+    "paystack",
+    "persona",
+    "plivo",
+    "polar",
+    "quickbooks",
+    "razorpay",
+    "resend",
     "seatable",
+    "segment",
     "sendgrid",
+    "sentry",
+    "shopify",
+    "slack",
+    "square",
+    "standard_webhooks",
+    "stripe",
+    "svix",
+    "telegram",
     "telnyx",
     "token",
+    "twilio",
+    "twitch",
+    "typeform",
+    "vercel",
     "wechat",
     "wecom",
+    "whatsapp",
+    "woocommerce",
+    "xero",
+    "zendesk",
+    "zoom",
 )
 
-#: Factories by registry name.
-REGISTRY: dict[str, Callable[..., Scheme]] = {
-    "dingtalk": dingtalk,
-    "dingtalk_token": dingtalk_token,
-    "github": github,
-    "hmac": hmac,
-    "seatable": seatable,
-    "token": token,
-    **asymmetric.FACTORIES,
-    **encrypted.FACTORIES,
-    **standard.FACTORIES,
-    **timestamped.FACTORIES,
-    **catalogue.FACTORIES,
-    **urlsigned.FACTORIES,
+#: Providers by registry name, in catalogue order.
+REGISTRY: dict[str, Provider[Any]] = {
+    row.name: row for row in vars(catalogue).values() if isinstance(row, Provider)
 }
 
 
-def __getattr__(name: str) -> Callable[..., Scheme]:
-    # Every registered name imports: ``from webhook_guard.providers import stripe``.
+def get(name: str) -> Provider[Any]:
+    """The provider registered as ``name``; ``ConfigurationError`` (E001) when there is none."""
     try:
         return REGISTRY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *REGISTRY})
-
-
-def get(name: str) -> Callable[..., Scheme]:
-    """The factory registered as ``name``; ``ConfigurationError`` when there is none."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
+    except (KeyError, TypeError):
         known = ", ".join(sorted(REGISTRY))
         raise ConfigurationError(
             f"unknown provider {name!r} (known: {known})", code="webhook_guard.E001"

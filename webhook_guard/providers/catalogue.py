@@ -1,620 +1,934 @@
-"""Body-HMAC providers (a signature over the raw body, no timestamp), Mailgun, and
-static-token presets: most are one row of data over ``HMACScheme`` or ``Token``.
+"""The catalogue: every provider as one row of data over its family.
 
-Body-HMAC schemes carry no freshness: the replay key is the signature (the body digest),
-kept for the route's ``replay_ttl``. Pass the provider's delivery id downstream to
-de-duplicate across longer periods.
+Find a provider by its registry name (``stripe = Provider("stripe", ...)``). A row says
+which family verifies it (``webhook_guard.providers.<family>``), the family's
+parameters, the timestamp window, where the signed event id sits, how long the provider
+retries, its largest documented payload, its handshake, its documentation and what the
+tests check it against. The README's provider table is generated from these rows
+(``python -m tests.test_readme_providers``).
 
-Handshakes:
-
-- Meta (and the ``whatsapp``/``instagram`` aliases): with ``verify_token=`` set, the
-  ``GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`` subscription check is
-  answered by the guard (token compared in constant time, challenge echoed as text/plain).
-- Dropbox: ``answer_challenge=True`` answers ``GET ?challenge=..`` (unsigned; opt-in).
-- Asana: ``handshake=True`` answers the first request carrying ``X-Hook-Secret`` by
-  echoing it (unsigned; opt-in, enable it only while creating the webhook). The secret is
-  in ``verdict.details["hook_secret"]`` (``on_verified``) so it can be stored.
-- Okta: the one-time ``X-Okta-Verification-Challenge`` GET is answered after the static
-  authorization header verifies.
-- Notion: ``verification=True`` answers the one-time unsigned ``verification_token`` POST
-  (opt-in); the token is in ``verdict.details["verification_token"]``.
-
-Xero's refusals are an empty 401 (its "intent to receive" check requires it).
+Every public name here is a provider: ``webhook_guard.providers`` exports them all.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac as _hmac
-import json
-import re
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
+from webhook_guard.core.scheme import Credential
+from webhook_guard.providers._base import DAY, HOUR, MIB
+from webhook_guard.providers._base import Provider as _Provider
+from webhook_guard.providers.asymmetric import Asymmetric as _Asymmetric
+from webhook_guard.providers.body import BodyHMAC as _BodyHMAC
+from webhook_guard.providers.embedded import Mailgun as _Mailgun
+from webhook_guard.providers.feishu_events import Feishu as _Feishu
+from webhook_guard.providers.handshakes import DiscordPing as _DiscordPing
+from webhook_guard.providers.handshakes import OktaChallenge as _OktaChallenge
+from webhook_guard.providers.handshakes import SlackChallenge as _SlackChallenge
+from webhook_guard.providers.handshakes import TwitchChallenge as _TwitchChallenge
+from webhook_guard.providers.handshakes import ZoomValidation as _ZoomValidation
+from webhook_guard.providers.siglist import SignatureList as _SignatureList
+from webhook_guard.providers.standard import StandardWebhooks as _StandardWebhooks
+from webhook_guard.providers.subscriptions import HeaderEcho as _HeaderEcho
+from webhook_guard.providers.subscriptions import HeadProbe as _HeadProbe
+from webhook_guard.providers.subscriptions import HubChallenge as _HubChallenge
+from webhook_guard.providers.subscriptions import NotionVerification as _NotionVerification
+from webhook_guard.providers.subscriptions import QueryEcho as _QueryEcho
+from webhook_guard.providers.template import TemplateHMAC as _TemplateHMAC
+from webhook_guard.providers.tencent import Tencent as _Tencent
+from webhook_guard.providers.tokens import Token as _Token
+from webhook_guard.providers.urlsigned import URLSigned as _URLSigned
 
-from webhook_guard.core.keys import KeySet, Secret, compare
-from webhook_guard.core.request import WebhookRequest
-from webhook_guard.core.scheme import (
-    MAX_HEADER_LENGTH,
-    Check,
-    Response,
-    Scheme,
-    SecretSpec,
-    WindowedScheme,
-    check_window,
-    parse_timestamp,
-    single_header,
+_SVIX_RETRY = 30 * HOUR  # Svix: 8 attempts over about 27.6 hours
+_V0 = {"prefix": "v0=", "template": "v0:{timestamp}:{body}"}
+_HUB = {"header": "X-Hub-Signature-256", "prefix": "sha256="}
+_META_NOTES = "legacy `X-Hub-Signature` (SHA-1) not accepted"
+_META_ALGORITHM = "HMAC-SHA256 of the body (escaped `\\uXXXX`/`\\/` bytes as sent), key = app secret"
+_FORM = "application/x-www-form-urlencoded"
+
+# =============================================================================== seeds
+
+dingtalk = _Provider(
+    "dingtalk",
+    _TemplateHMAC,
+    {"header": "sign", "encoding": "base64", "template": "{timestamp}\n{secret}",
+     "timestamp_header": "timestamp", "timestamp_unit": "ms", "identity": "timestamp",
+     "quoted": True, "max_signature": 128},
+    title="DingTalk robot callback",
+    docs="https://open.dingtalk.com/document/orgapp/receive-message",
+    window=180.0,
+    max_window=3600.0,
+    headers='`timestamp` (ms), `sign`',
+    algorithm='Base64 HMAC-SHA256 of `timestamp + "\\n" + secret` (**body not signed**)',
+    oracle="documented sample vector (DingTalk docs)",
+)  # fmt: skip
+dingtalk_token = _Provider(
+    "dingtalk_token",
+    _Token,
+    {"query": "access_token", "header_replaces_query": True},
+    title="DingTalk access tokens",
+    configurable=("query", "header"),
+    headers="`access_token` query (or a header)",
+    algorithm="static tokens, several per route",
+    oracle="documented algorithm",
 )
-from webhook_guard.core.verdict import Reason
-from webhook_guard.exceptions import ConfigurationError
-from webhook_guard.providers._hmac import Encoding, HMACScheme
-from webhook_guard.providers.token import Token
+dingtalk_events = _Provider(
+    "dingtalk_events",
+    _Tencent,
+    {"signature_params": ("signature", "msg_signature"), "timestamp_params": ("timestamp", "timeStamp"),
+     "unit": "ms", "envelope": "json", "receive_id": "owner_key", "check_url": True},
+    title="DingTalk event subscription",
+    docs="https://open.dingtalk.com/document/orgapp/configure-event-subcription",
+    credentials=(Credential("owner_key", "the receive id (AppKey, CorpId or SuiteKey)", required=False),),
+    headers='query `signature`/`msg_signature`, `timestamp`/`timeStamp`, `nonce`; body `{"encrypt"}`',
+    algorithm="SHA1 over sorted values + AES-256-CBC",
+    notes="`crypto`",
+    oracle="official vector (open-dingtalk/DingTalk-Callback-Crypto)",
+)  # fmt: skip
+seatable = _Provider(
+    "seatable",
+    _BodyHMAC,
+    {"header": "X-SeaTable-Signature", "prefix": "sha256="},
+    title="SeaTable",
+    docs="https://seatable.io/docs/webhooks/",
+    headers="`X-SeaTable-Signature: sha256=<hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm (seatable/dtable-events)",
+)
+github = _Provider(
+    "github",
+    _BodyHMAC,
+    _HUB,
+    title="GitHub",
+    docs="https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries",
+    max_body=25 * MIB,  # "Payloads are capped at 25 MB"
+    choices={"algorithm": {"sha256": {}, "sha1": {
+        "header": "X-Hub-Signature", "algorithm": "sha1", "prefix": "sha1="}}},
+    headers="`X-Hub-Signature-256: sha256=<hex>`",
+    algorithm='HMAC-SHA256 of the body (`algorithm="sha1"` opt-in, never a fallback)',
+    oracle="published vector (GitHub docs), octokit vector",
+)  # fmt: skip
 
-__all__ = (
-    "BODY_HMAC",
-    "FACTORIES",
-    "TOKENS",
-    "Airtable",
-    "Asana",
-    "BodyHMAC",
-    "BodyHMACScheme",
-    "Dropbox",
-    "Mailgun",
-    "Meta",
-    "Notion",
-    "Okta",
-    "Shopify",
-    "TokenPreset",
-    "Xero",
+# ========================================================================== asymmetric
+
+discord = _Provider(
+    "discord",
+    _Asymmetric,
+    {"signature_header": "X-Signature-Ed25519", "timestamp_header": "X-Signature-Timestamp",
+     "key": "ed25519-hex"},
+    title="Discord",
+    docs="https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint",
+    window=300.0,
+    handshake=_DiscordPing(),
+    headers="`X-Signature-Ed25519` (hex), `X-Signature-Timestamp`",
+    algorithm="Ed25519 over timestamp + body; `secret=` is the public key",
+    notes="`crypto`",
+    oracle="discord-interactions SDK, PyNaCl",
+)  # fmt: skip
+telnyx = _Provider(
+    "telnyx",
+    _Asymmetric,
+    {"signature_header": "telnyx-signature-ed25519", "timestamp_header": "telnyx-timestamp",
+     "separator": b"|", "key": "ed25519-base64"},
+    title="Telnyx",
+    docs="https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks",
+    window=300.0,
+    event_id=("data", "id"),
+    headers="`telnyx-signature-ed25519` (Base64), `telnyx-timestamp`",
+    algorithm="Ed25519 over `timestamp`, `\\|`, body; `secret=` is the public key",
+    notes="`crypto`",
+    oracle="telnyx SDK, PyNaCl",
+)  # fmt: skip
+sendgrid = _Provider(
+    "sendgrid",
+    _Asymmetric,
+    {"signature_header": "X-Twilio-Email-Event-Webhook-Signature",
+     "timestamp_header": "X-Twilio-Email-Event-Webhook-Timestamp", "key": "p256"},
+    title="SendGrid Event Webhook",
+    docs="https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
+    window=300.0,
+    headers="`X-Twilio-Email-Event-Webhook-Signature`, `...-Timestamp`",
+    algorithm="ECDSA P-256/SHA-256 over timestamp + body (canonical DER only)",
+    notes="`crypto`",
+    oracle="published vector (sendgrid-python tests), sendgrid SDK",
+)  # fmt: skip
+
+# ============================================================= encrypted (Tencent, Feishu)
+
+wecom = _Provider(
+    "wecom",
+    _Tencent,
+    {"envelope": "xml", "receive_id": "corp_id", "echostr": "decrypt"},
+    title="WeCom",
+    docs="https://developer.work.weixin.qq.com/document/path/90930",
+    credentials=(Credential("corp_id", "the receive id (CorpID, SuiteID or app id)", required=False),),
+    headers="query `msg_signature`, `timestamp`, `nonce`; XML `<Encrypt>`",
+    algorithm="SHA1 over sorted values + AES-256-CBC",
+    notes="`crypto`",
+    oracle="official vectors (Tencent WXBizMsgCrypt samples)",
+)
+wechat = _Provider(
+    "wechat",
+    _Tencent,
+    {"envelope": "xml", "receive_id": "app_id", "echostr": "plain", "plain_mode": True},
+    title="WeChat Official Accounts",
+    docs="https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html",
+    credentials=(Credential("app_id", "the AppID (safe mode)", required=False),),
+    headers="query `signature`, `timestamp`, `nonce` (safe mode `msg_signature`)",
+    algorithm="SHA1 over sorted values (+ AES in safe mode)",
+    notes="`crypto` for safe mode",
+    oracle="documented algorithm (Tencent samples)",
+)
+feishu = _Provider(
+    "feishu",
+    _Feishu,
+    title="Feishu",
+    docs="https://open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/encrypt-key-encryption-configuration-case",
+    retry_horizon=8 * HOUR,  # re-pushed after 15 s, 5 min, 1 h and 6 h
+    headers='`X-Lark-Request-Timestamp`, `X-Lark-Request-Nonce`, `X-Lark-Signature`; body `{"encrypt"}`',
+    algorithm="SHA-256(ts + nonce + key + body) + AES-256-CBC",
+    notes="`crypto`",
+    oracle="lark-oapi SDK, official decryption vector (Feishu docs)",
+)  # fmt: skip
+lark = _Provider(
+    "lark",
+    _Feishu,
+    title="Lark",
+    docs="https://open.larksuite.com/document/server-docs/event-subscription-guide/overview",
+    retry_horizon=8 * HOUR,
+    headers=feishu.headers,
+    algorithm=feishu.algorithm,
+    notes="`crypto`",
+    oracle=feishu.oracle,
+)
+
+# ==================================================================== Standard Webhooks
+
+standard_webhooks = _Provider(
+    "standard_webhooks",
+    _StandardWebhooks,
+    {"prefixes": ("webhook",)},
+    title="Standard Webhooks",
+    docs="https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
+    window=300.0,
+    retry_horizon=_SVIX_RETRY,
+    headers="`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> ...`",
+    algorithm="HMAC-SHA256 of `id.ts.body`, key = base64 of the `whsec_` secret; `v1a` Ed25519 with `public_key=`",
+    notes="`crypto` for `v1a`",
+    oracle="published vector (the spec's library tests), standardwebhooks SDK",
+)  # fmt: skip
+_SVIX_HEADERS = "`svix-id`, `svix-timestamp`, `svix-signature` (or `webhook-*`)"
+svix = _Provider(
+    "svix",
+    _StandardWebhooks,
+    {"prefixes": ("svix", "webhook")},
+    title="Svix",
+    docs="https://docs.svix.com/receiving/verifying-payloads/how-manual",
+    window=300.0,
+    retry_horizon=_SVIX_RETRY,
+    headers=_SVIX_HEADERS,
+    algorithm="as Standard Webhooks",
+    oracle="svix SDK",
+)
+clerk = _Provider(
+    "clerk",
+    _StandardWebhooks,
+    {"prefixes": ("svix", "webhook")},
+    title="Clerk",
+    docs="https://clerk.com/docs/webhooks/sync-data",
+    window=300.0,
+    retry_horizon=_SVIX_RETRY,
+    headers=_SVIX_HEADERS,
+    algorithm="as Standard Webhooks (delivered through Svix)",
+    oracle="svix SDK",
+)
+resend = _Provider(
+    "resend",
+    _StandardWebhooks,
+    {"prefixes": ("svix", "webhook")},
+    title="Resend",
+    docs="https://resend.com/docs/webhooks/verify-webhooks-requests",
+    window=300.0,
+    retry_horizon=_SVIX_RETRY,
+    headers=_SVIX_HEADERS,
+    algorithm="as Standard Webhooks (delivered through Svix)",
+    oracle="svix SDK",
+)
+polar = _Provider(
+    "polar",
+    _StandardWebhooks,
+    {"prefixes": ("webhook",), "key": "raw"},
+    title="Polar",
+    docs="https://docs.polar.sh/integrate/webhooks/endpoints",
+    window=300.0,
+    retry_horizon=_SVIX_RETRY,
+    headers="`webhook-*`",
+    algorithm="as Standard Webhooks, key = the raw `polar_whs_` secret",
+    oracle="standardwebhooks SDK with the raw key (as polar-sdk)",
+)
+gitlab_signed = _Provider(
+    "gitlab_signed",
+    _StandardWebhooks,
+    {"prefixes": ("webhook",)},
+    title="GitLab signing tokens",
+    docs="https://docs.gitlab.com/user/project/integrations/webhooks/",
+    window=300.0,
+    headers="`webhook-*`",
+    algorithm="as Standard Webhooks (`whsec_` token)",
+    oracle="standardwebhooks SDK",
+)
+
+# ==================================================================== signature lists
+
+stripe = _Provider(
+    "stripe",
+    _SignatureList,
+    {"header": "Stripe-Signature"},
+    title="Stripe",
+    docs="https://docs.stripe.com/webhooks#verify-manually",
+    window=300.0,
+    event_id=("id",),
+    retry_horizon=3 * DAY,
+    headers="`Stripe-Signature: t=..,v1=..[,v1=..]`",
+    algorithm="hex HMAC-SHA256 of `t.body`, key = whole `whsec_...` string (UTF-8, not decoded)",
+    notes="several `v1` (rotation, at most 8) accepted; `v0` and unknown versions ignored; `t` exactly once; window both ways (SDK: past only)",
+    oracle="stripe SDK (both ways)",
+)  # fmt: skip
+calendly = _Provider(
+    "calendly",
+    _SignatureList,
+    {"header": "Calendly-Webhook-Signature"},
+    title="Calendly",
+    docs="https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures",
+    window=180.0,
+    headers="`Calendly-Webhook-Signature: t=..,v1=..`",
+    algorithm="hex HMAC-SHA256 of `t.body`",
+    oracle="documented algorithm",
+)
+paddle = _Provider(
+    "paddle",
+    _SignatureList,
+    {"header": "Paddle-Signature", "separator": ";", "ts_key": "ts", "sig_key": "h1", "joiner": ":"},
+    title="Paddle Billing",
+    docs="https://developer.paddle.com/webhooks/signature-verification",
+    window=5.0,
+    event_id=("event_id",),
+    retry_horizon=3 * DAY,
+    headers="`Paddle-Signature: ts=..;h1=..[;h1=..]`",
+    algorithm="hex HMAC-SHA256 of `ts:body`, key = secret as-is",
+    notes="several `h1` (rotation, at most 8); 5 s window (the SDK's default)",
+    oracle="paddle-python-sdk (both ways)",
+)  # fmt: skip
+buildkite = _Provider(
+    "buildkite",
+    _SignatureList,
+    {"header": "X-Buildkite-Signature", "ts_key": "timestamp", "sig_key": "signature"},
+    title="Buildkite",
+    docs="https://buildkite.com/docs/apis/webhooks#webhook-signature",
+    window=300.0,
+    headers="`X-Buildkite-Signature: timestamp=..,signature=..`",
+    algorithm="hex HMAC-SHA256 of `timestamp.body`",
+    notes="token mode: use `token` with `X-Buildkite-Token`",
+    oracle="documented algorithm",
+)
+persona = _Provider(
+    "persona",
+    _SignatureList,
+    {"header": "Persona-Signature", "groups": True},
+    title="Persona",
+    docs="https://docs.withpersona.com/webhooks",
+    window=300.0,
+    event_id=("data", "id"),
+    retry_horizon=3 * DAY,
+    headers="`Persona-Signature: t=..,v1=..[ t=..,v1=..]`",
+    algorithm="hex HMAC-SHA256 of `t.body`",
+    notes="space-separated groups during rotation (at most 8)",
+    oracle="documented algorithm",
+)
+mux = _Provider(
+    "mux",
+    _SignatureList,
+    {"header": "Mux-Signature"},
+    title="Mux",
+    docs="https://docs.mux.com/core/verify-webhook-signatures",
+    window=300.0,
+    event_id=("id",),
+    retry_horizon=DAY,
+    headers="`Mux-Signature: t=..,v1=..`",
+    algorithm="hex HMAC-SHA256 of `t.body`",
+    oracle="documented algorithm",
+)
+pagerduty = _Provider(
+    "pagerduty",
+    _SignatureList,
+    {"header": "X-PagerDuty-Signature", "ts_key": None},
+    title="PagerDuty (v3)",
+    docs="https://developer.pagerduty.com/docs/webhooks/webhook-signatures/",
+    event_id=("event", "id"),
+    retry_horizon=HOUR,
+    headers="`X-PagerDuty-Signature: v1=..[,v1=..]`",
+    algorithm="hex HMAC-SHA256 of the raw body",
+    notes="several `v1` (rotation, at most 8); no timestamp: use a replay store",
+    oracle="documented algorithm",
+)
+
+# ===================================================================== template HMAC
+
+slack = _Provider(
+    "slack",
+    _TemplateHMAC,
+    {"header": "X-Slack-Signature", **_V0, "timestamp_header": "X-Slack-Request-Timestamp"},
+    title="Slack",
+    docs="https://api.slack.com/authentication/verifying-requests-from-slack",
+    window=300.0,
+    event_id=("event_id",),
+    retry_horizon=HOUR,
+    handshake=_SlackChallenge(),
+    headers="`X-Slack-Signature: v0=..`, `X-Slack-Request-Timestamp`",
+    algorithm="hex HMAC-SHA256 of `v0:ts:body`",
+    notes="raw form bytes are signed",
+    oracle="published vector (Slack docs), slack_sdk (both ways)",
+)  # fmt: skip
+zoom = _Provider(
+    "zoom",
+    _TemplateHMAC,
+    {"header": "x-zm-signature", **_V0, "timestamp_header": "x-zm-request-timestamp"},
+    title="Zoom",
+    docs="https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events",
+    window=300.0,
+    configurable=("timestamp_unit",),
+    handshake=_ZoomValidation(),
+    headers="`x-zm-signature: v0=..`, `x-zm-request-timestamp`",
+    algorithm="hex HMAC-SHA256 of `v0:ts:body`",
+    notes='`timestamp_unit="ms"` for millisecond senders',
+    oracle="documented algorithm (zoom/webhook-sample)",
+)  # fmt: skip
+frameio = _Provider(
+    "frameio",
+    _TemplateHMAC,
+    {"header": "X-Frameio-Signature", **_V0, "timestamp_header": "X-Frameio-Request-Timestamp"},
+    title="Frame.io",
+    docs="https://developer.frame.io/docs/automations-webhooks/webhooks-overview",
+    window=300.0,
+    headers="`X-Frameio-Signature: v0=..`, `X-Frameio-Request-Timestamp`",
+    algorithm="hex HMAC-SHA256 of `v0:ts:body`",
+    oracle="documented algorithm",
+)  # fmt: skip
+twitch = _Provider(
+    "twitch",
+    _TemplateHMAC,
+    {"header": "Twitch-Eventsub-Message-Signature", "prefix": "sha256=",
+     "template": "{id}{timestamp}{body}", "timestamp_header": "Twitch-Eventsub-Message-Timestamp",
+     "timestamp_unit": "rfc3339", "fraction": True, "id_header": "Twitch-Eventsub-Message-Id",
+     "identity": "id", "sign_headers": (("Twitch-Eventsub-Message-Type", "notification"),)},
+    title="Twitch EventSub",
+    docs="https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message",
+    window=600.0,
+    handshake=_TwitchChallenge(),
+    headers="`Twitch-Eventsub-Message-Id`, `-Timestamp` (RFC 3339), `-Signature: sha256=..`, `-Type`",
+    algorithm="hex HMAC-SHA256 of id + timestamp + body",
+    notes="strict RFC 3339 (up to 9 fraction digits)",
+    oracle="documented algorithm",
+)  # fmt: skip
+zendesk = _Provider(
+    "zendesk",
+    _TemplateHMAC,
+    {"header": "X-Zendesk-Webhook-Signature", "encoding": "base64", "template": "{timestamp}{body}",
+     "timestamp_header": "X-Zendesk-Webhook-Signature-Timestamp", "timestamp_unit": "rfc3339"},
+    title="Zendesk",
+    docs="https://developer.zendesk.com/documentation/webhooks/verifying/",
+    window=300.0,
+    headers="`X-Zendesk-Webhook-Signature`, `X-Zendesk-Webhook-Signature-Timestamp` (RFC 3339)",
+    algorithm="Base64 HMAC-SHA256 of timestamp + body",
+    notes="bodyless requests sign the timestamp alone; Zendesk sets no window",
+    oracle="documented algorithm",
+)  # fmt: skip
+box = _Provider(
+    "box",
+    _TemplateHMAC,
+    {"headers": ("BOX-SIGNATURE-PRIMARY", "BOX-SIGNATURE-SECONDARY"), "encoding": "base64",
+     "template": "{body}{timestamp}", "timestamp_header": "BOX-DELIVERY-TIMESTAMP",
+     "timestamp_unit": "rfc3339",
+     "required": (("BOX-SIGNATURE-VERSION", "1"), ("BOX-SIGNATURE-ALGORITHM", "HmacSHA256"))},
+    title="Box",
+    docs="https://developer.box.com/guides/webhooks/v2/signatures-v2/",
+    window=600.0,
+    future_window=60.0,
+    event_id=("id",),
+    retry_horizon=2.5 * HOUR,
+    headers="`BOX-SIGNATURE-PRIMARY`/`-SECONDARY`, `BOX-DELIVERY-TIMESTAMP` (RFC 3339), `BOX-SIGNATURE-VERSION: 1`, `BOX-SIGNATURE-ALGORITHM: HmacSHA256`",
+    algorithm="Base64 HMAC-SHA256 of body + timestamp",
+    notes="configure primary and secondary keys as a list; either key may match either header; 60 s ahead for clock skew (the SDK allows none)",
+    oracle="box-sdk-gen (both ways)",
+)  # fmt: skip
+linear = _Provider(
+    "linear",
+    _TemplateHMAC,
+    {"header": "Linear-Signature", "timestamp_field": "webhookTimestamp", "timestamp_unit": "ms"},
+    title="Linear",
+    docs="https://linear.app/developers/webhooks#securing-webhooks",
+    window=60.0,
+    headers="`Linear-Signature`",
+    algorithm="hex HMAC-SHA256 of the raw body; the signed body field `webhookTimestamp` (ms) is the timestamp",
+    notes="a verified body without an integer `webhookTimestamp` is refused",
+    oracle="documented algorithm (Linear SDK)",
+)  # fmt: skip
+hmac = _Provider(
+    "hmac",
+    _TemplateHMAC,
+    title="Any HMAC scheme",
+    configurable=("header", "algorithm", "encoding", "prefix", "template", "timestamp_header",
+                  "timestamp_unit", "id_header"),
+    headers="configurable",
+    algorithm="sha1/sha256/sha512, hex/base64, prefix, template",
+    oracle="the hmac module",
+)  # fmt: skip
+
+# ========================================================================= URL-signed
+
+twilio = _Provider(
+    "twilio",
+    _URLSigned,
+    {"canonical": "twilio", "header": "X-Twilio-Signature", "algorithm": "sha1"},
+    title="Twilio",
+    docs="https://www.twilio.com/docs/usage/webhooks/webhooks-security",
+    choices={"algorithm": {"sha1": {}, "sha256": {"algorithm": "sha256"}}},
+    headers="`X-Twilio-Signature`",
+    algorithm='Base64 HMAC-SHA1 (SharedKey: `algorithm="sha256"`) of public URL + sorted form `name+value`; JSON bodies: URL with `bodySHA256=<hex sha256(body)>` (hash checked)',
+    notes="needs the public URL (route `public_url`); exactly one URL, no port variants (stricter than the SDK); non-form body without `bodySHA256` refused",
+    oracle="published vectors (twilio-python tests), twilio SDK (both ways)",
+)  # fmt: skip
+square = _Provider(
+    "square",
+    _URLSigned,
+    {"canonical": "url_body"},
+    title="Square",
+    docs="https://developer.squareup.com/docs/webhooks/step3validate",
+    retry_horizon=72 * HOUR,
+    choices={"algorithm": {
+        "sha256": {"header": "x-square-hmacsha256-signature"},
+        "sha1": {"header": "x-square-signature", "algorithm": "sha1"}}},
+    headers='`x-square-hmacsha256-signature` (legacy `x-square-signature` by `algorithm="sha1"`, instead)',
+    algorithm="Base64 HMAC-SHA256 of notification URL + raw body",
+    notes="`public_url` = the subscription's notification URL, byte for byte",
+    oracle="published vectors (Square SDK tests), squareup SDK (both ways)",
+)  # fmt: skip
+mandrill = _Provider(
+    "mandrill",
+    _URLSigned,
+    {"canonical": "mandrill", "header": "X-Mandrill-Signature", "algorithm": "sha1",
+     "content_type": _FORM},
+    title="Mailchimp Transactional (Mandrill)",
+    docs="https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests",
+    handshake=_HeadProbe(option="answer_head", default=False),
+    headers="`X-Mandrill-Signature`",
+    algorithm="Base64 HMAC-SHA1 of public URL + sorted POST `name+value`",
+    notes="repeated form names refused",
+    oracle="documented algorithm",
+)  # fmt: skip
+plivo = _Provider(
+    "plivo",
+    _URLSigned,
+    {"canonical": "plivo", "header": "X-Plivo-Signature-V3", "list": True,
+     "nonce_header": "X-Plivo-Signature-V3-Nonce", "content_type": _FORM},
+    title="Plivo (V3)",
+    docs="https://www.plivo.com/docs/voice/concepts/signature-validation",
+    headers="`X-Plivo-Signature-V3` (comma list, at most 8), `X-Plivo-Signature-V3-Nonce`",
+    algorithm="Base64 HMAC-SHA256 of `scheme://host/path` + sorted query (GET) or sorted query `.` sorted form `name+value` (POST), + `.` + nonce",
+    notes="form POSTs and GETs only; any listed signature may match",
+    oracle="plivo SDK (both ways)",
+)  # fmt: skip
+hubspot = _Provider(
+    "hubspot",
+    _URLSigned,
+    {"canonical": "hubspot_v3", "header": "X-HubSpot-Signature-v3",
+     "timestamp_header": "X-HubSpot-Request-Timestamp"},
+    title="HubSpot (v3)",
+    docs="https://developers.hubspot.com/docs/api/webhooks/validating-requests",
+    window=300.0,
+    headers="`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp` (ms)",
+    algorithm="Base64 HMAC-SHA256 of method + URI (listed `%xx` escapes decoded) + body + timestamp",
+    notes="client secret; window both ways (SDK: past only)",
+    oracle="published vector (HubSpot docs), hubspot-api-client (both ways)",
+)  # fmt: skip
+
+# ========================================================================== body HMAC
+
+shopify = _Provider(
+    "shopify",
+    _BodyHMAC,
+    {"header": "X-Shopify-Hmac-Sha256", "aliases": ("shopify-hmac-sha256",), "encoding": "base64"},
+    title="Shopify",
+    docs="https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify",
+    headers="`X-Shopify-Hmac-Sha256: <base64>` (or the newer format's `shopify-hmac-sha256`; never both)",
+    algorithm="HMAC-SHA256 of the body, key = app client secret (or the admin's webhook signing key)",
+    notes="dedupe on `X-Shopify-Webhook-Id` downstream",
+    oracle="documented algorithm",
+)  # fmt: skip
+bitbucket = _Provider(
+    "bitbucket",
+    _BodyHMAC,
+    {"header": "X-Hub-Signature", "prefix": "sha256="},
+    title="Bitbucket Cloud / Data Center",
+    docs="https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/#Secure-webhooks",
+    max_body=256 * 1024,  # "Webhook payload is limited to 256 KB"
+    headers="`X-Hub-Signature: sha256=<hex>`",
+    algorithm="HMAC-SHA256 of the body (SHA-256, unlike GitHub's legacy header of the same name)",
+    oracle="documented algorithm",
+)
+jira = _Provider(
+    "jira",
+    _BodyHMAC,
+    {"header": "X-Hub-Signature", "prefix": "sha256="},
+    title="Jira (admin webhooks)",
+    docs="https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks",
+    headers="`X-Hub-Signature: sha256=<hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    notes="Connect-app JWTs are not covered",
+    oracle="documented algorithm",
+)
+gitea = _Provider(
+    "gitea",
+    _BodyHMAC,
+    {"header": "X-Gitea-Signature"},
+    title="Gitea",
+    docs="https://docs.gitea.com/usage/webhooks",
+    headers="`X-Gitea-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+gogs = _Provider(
+    "gogs",
+    _BodyHMAC,
+    {"header": "X-Gogs-Signature"},
+    title="Gogs",
+    docs="https://gogs.io/docs/features/webhook",
+    headers="`X-Gogs-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+forgejo = _Provider(
+    "forgejo",
+    _BodyHMAC,
+    {"header": "X-Forgejo-Signature"},
+    title="Forgejo",
+    docs="https://forgejo.org/docs/latest/user/webhooks/",
+    headers="`X-Forgejo-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+intercom = _Provider(
+    "intercom",
+    _BodyHMAC,
+    {"header": "X-Hub-Signature", "algorithm": "sha1", "prefix": "sha1="},
+    title="Intercom",
+    docs="https://developers.intercom.com/docs/webhooks/setting-up-webhooks",
+    event_id=("id",),  # the body counts delivery_attempts: the id ties the attempts together
+    headers="`X-Hub-Signature: sha1=<hex>`",
+    algorithm="HMAC-SHA1 of the body, key = client secret",
+    oracle="documented algorithm",
+)
+typeform = _Provider(
+    "typeform",
+    _BodyHMAC,
+    {"header": "Typeform-Signature", "encoding": "base64", "prefix": "sha256="},
+    title="Typeform",
+    docs="https://www.typeform.com/developers/webhooks/secure-your-webhooks/",
+    headers="`Typeform-Signature: sha256=<base64>`",
+    algorithm="HMAC-SHA256 of the body (Base64, not hex)",
+    oracle="documented algorithm",
+)
+razorpay = _Provider(
+    "razorpay",
+    _BodyHMAC,
+    {"header": "X-Razorpay-Signature"},
+    title="Razorpay",
+    docs="https://razorpay.com/docs/webhooks/validate-test/",
+    headers="`X-Razorpay-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body, key = webhook secret",
+    oracle="razorpay SDK (both ways)",
+)
+paystack = _Provider(
+    "paystack",
+    _BodyHMAC,
+    {"header": "x-paystack-signature", "algorithm": "sha512"},
+    title="Paystack",
+    docs="https://paystack.com/docs/payments/webhooks/#verify-event-origin",
+    retry_horizon=72 * HOUR,
+    headers="`x-paystack-signature: <hex>`",
+    algorithm="HMAC-SHA512 of the body, key = secret API key",
+    oracle="documented algorithm",
+)
+line = _Provider(
+    "line",
+    _BodyHMAC,
+    {"header": "x-line-signature", "encoding": "base64"},
+    title="LINE Messaging API",
+    docs="https://developers.line.biz/en/reference/messaging-api/#signature-validation",
+    headers="`x-line-signature: <base64>`",
+    algorithm="HMAC-SHA256 of the body, key = channel secret",
+    oracle="line-bot-sdk (both ways)",
+)
+dropbox = _Provider(
+    "dropbox",
+    _BodyHMAC,
+    {"header": "X-Dropbox-Signature"},
+    title="Dropbox",
+    docs="https://www.dropbox.com/developers/reference/webhooks#documentation",
+    handshake=_QueryEcho("challenge", option="answer_challenge", summary=(
+        "`GET ?challenge=` echoed (text/plain, nosniff) with `answer_challenge=True`"
+        " (opt-in: unsigned)")),
+    headers="`X-Dropbox-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body, key = app secret",
+    oracle="documented algorithm",
+)  # fmt: skip
+asana = _Provider(
+    "asana",
+    _BodyHMAC,
+    {"header": "X-Hook-Signature"},
+    title="Asana",
+    docs="https://developers.asana.com/docs/webhooks-guide#security",
+    handshake=_HeaderEcho("X-Hook-Secret", option="handshake", detail="hook_secret", summary=(
+        "first request's `X-Hook-Secret` echoed with `handshake=True` (opt-in, unsigned: enable"
+        ' only while creating the webhook; the value is in `verdict.details["hook_secret"]`)')),
+    headers="`X-Hook-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body, key = the `X-Hook-Secret` from the handshake",
+    oracle="documented algorithm",
+)  # fmt: skip
+xero = _Provider(
+    "xero",
+    _BodyHMAC,
+    {"header": "x-xero-signature", "encoding": "base64"},
+    title="Xero",
+    docs="https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/",
+    refusal_body=False,  # "intent to receive": a bad signature must get an empty 401
+    headers="`x-xero-signature: <base64>`",
+    algorithm="HMAC-SHA256 of the body, key = webhook key",
+    notes="intent-to-receive: good signature 200, bad **empty** 401 (refusals carry no body)",
+    oracle="documented algorithm",
+)
+quickbooks = _Provider(
+    "quickbooks",
+    _BodyHMAC,
+    {"header": "intuit-signature", "encoding": "base64"},
+    title="QuickBooks / Intuit",
+    docs="https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications#validating-the-notification",
+    headers="`intuit-signature: <base64>`",
+    algorithm="HMAC-SHA256 of the body, key = verifier token",
+    oracle="documented algorithm",
+)
+meta = _Provider(
+    "meta",
+    _BodyHMAC,
+    _HUB,
+    title="Meta (Facebook)",
+    docs="https://developers.facebook.com/docs/graph-api/webhooks/getting-started",
+    retry_horizon=36 * HOUR,
+    handshake=_HubChallenge(),
+    headers="`X-Hub-Signature-256: sha256=<hex>`",
+    algorithm=_META_ALGORITHM,
+    notes=_META_NOTES,
+    oracle="documented algorithm",
+)
+instagram = _Provider(
+    "instagram",
+    _BodyHMAC,
+    _HUB,
+    title="Instagram",
+    docs="https://developers.facebook.com/docs/instagram-platform/webhooks",
+    retry_horizon=36 * HOUR,
+    handshake=_HubChallenge(),
+    headers="`X-Hub-Signature-256: sha256=<hex>`",
+    algorithm=_META_ALGORITHM,
+    notes=_META_NOTES,
+    oracle="documented algorithm",
+)
+whatsapp = _Provider(
+    "whatsapp",
+    _BodyHMAC,
+    _HUB,
+    title="WhatsApp Cloud API",
+    docs="https://developers.facebook.com/docs/whatsapp/cloud-api/guides/set-up-webhooks",
+    retry_horizon=7 * DAY,
+    handshake=_HubChallenge(),
+    headers="`X-Hub-Signature-256: sha256=<hex>`",
+    algorithm=_META_ALGORITHM,
+    notes=_META_NOTES,
+    oracle="documented algorithm",
+)
+vercel = _Provider(
+    "vercel",
+    _BodyHMAC,
+    {"header": "x-vercel-signature", "algorithm": "sha1"},
+    title="Vercel",
+    docs="https://vercel.com/docs/webhooks/webhooks-api#securing-webhooks",
+    headers="`x-vercel-signature: <hex>`",
+    algorithm="HMAC-SHA1 of the body",
+    oracle="documented algorithm",
+)
+sentry = _Provider(
+    "sentry",
+    _BodyHMAC,
+    {"header": "Sentry-Hook-Signature"},
+    title="Sentry",
+    docs="https://docs.sentry.io/organization/integrations/integration-platform/webhooks/#verifying-the-signature",
+    headers="`Sentry-Hook-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the raw body, key = client secret",
+    oracle="documented algorithm",
+)
+woocommerce = _Provider(
+    "woocommerce",
+    _BodyHMAC,
+    {"header": "X-WC-Webhook-Signature", "encoding": "base64"},
+    title="WooCommerce",
+    docs="https://woocommerce.com/document/webhooks/",
+    headers="`X-WC-Webhook-Signature: <base64>`",
+    algorithm="HMAC-SHA256 of the body",
+    notes="the creation ping is signed like any delivery",
+    oracle="documented algorithm",
+)
+lemon_squeezy = _Provider(
+    "lemon_squeezy",
+    _BodyHMAC,
+    {"header": "X-Signature"},
+    title="Lemon Squeezy",
+    docs="https://docs.lemonsqueezy.com/help/webhooks/signing-requests",
+    headers="`X-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+notion = _Provider(
+    "notion",
+    _BodyHMAC,
+    {"header": "X-Notion-Signature", "prefix": "sha256="},
+    title="Notion",
+    docs="https://developers.notion.com/reference/webhooks#step-3-validating-event-payloads-recommended",
+    event_id=("id",),  # attempt_number changes per attempt; the event id does not
+    retry_horizon=26 * HOUR,
+    handshake=_NotionVerification(option="verification", default=False),
+    headers="`X-Notion-Signature: sha256=<hex>`",
+    algorithm="HMAC-SHA256 of the body, key = the verification token",
+    oracle="documented algorithm",
+)  # fmt: skip
+airtable = _Provider(
+    "airtable",
+    _BodyHMAC,
+    {"header": "X-Airtable-Content-MAC", "prefix": "hmac-sha256=", "key": "base64"},
+    title="Airtable",
+    docs="https://airtable.com/developers/web/api/webhooks-overview#webhook-notification-delivery",
+    headers="`X-Airtable-Content-MAC: hmac-sha256=<hex>`",
+    algorithm="HMAC-SHA256 of the body, key = base64-**decoded** `macSecretBase64` (configure the base64 string)",
+    oracle="pyairtable (both ways)",
+)  # fmt: skip
+segment = _Provider(
+    "segment",
+    _BodyHMAC,
+    {"header": "X-Signature", "algorithm": "sha1"},
+    title="Segment",
+    docs="https://segment.com/docs/connections/destinations/catalog/actions-webhook/",
+    headers="`X-Signature: <hex>`",
+    algorithm="HMAC-SHA1 of the body",
+    oracle="documented algorithm",
+)
+coinbase_commerce = _Provider(
+    "coinbase_commerce",
+    _BodyHMAC,
+    {"header": "X-CC-Webhook-Signature"},
+    title="Coinbase Commerce",
+    docs="https://docs.cdp.coinbase.com/commerce/api-arcitecture/webhooks-overview",
+    event_id=("event", "id"),  # attempt_number changes per attempt
+    retry_horizon=72 * HOUR,
+    headers="`X-CC-Webhook-Signature: <hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+circleci = _Provider(
+    "circleci",
+    _BodyHMAC,
+    {"header": "circleci-signature", "prefix": "v1="},
+    title="CircleCI",
+    docs="https://circleci.com/docs/webhooks-reference/",
+    event_id=("id",),  # documented as the de-duplication key
+    headers="`circleci-signature: v1=<hex>`",
+    algorithm="HMAC-SHA256 of the body",
+    notes="only a single `v1=` value",
+    oracle="documented algorithm",
+)
+bolt = _Provider(
+    "bolt",
+    _BodyHMAC,
+    {"header": "X-Bolt-Hmac-Sha256", "encoding": "base64"},
+    title="Bolt",
+    docs="https://help.bolt.com/developers/webhooks/",
+    headers="`X-Bolt-Hmac-Sha256: <base64>`",
+    algorithm="HMAC-SHA256 of the body",
+    oracle="documented algorithm",
+)
+
+# ==================================================================== in-body signatures
+
+mailgun = _Provider(
     "mailgun",
+    _Mailgun,
+    title="Mailgun",
+    docs="https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks",
+    window=300.0,
+    headers='none: body `{"signature": {"timestamp", "token", "signature"}}` (or legacy form fields)',
+    algorithm="hex HMAC-SHA256 of `timestamp + token` (**event data not signed**)",
+    notes="`body_signed=False`; duplicate JSON keys rejected",
+    oracle="documented algorithm",
+)  # fmt: skip
+
+# ============================================================================== tokens
+
+gitlab = _Provider(
+    "gitlab",
+    _Token,
+    {"header": "X-Gitlab-Token"},
+    title="GitLab",
+    docs="https://docs.gitlab.com/user/project/integrations/webhooks/#secret-token",
+    configurable=("prefix",),
+    headers="`X-Gitlab-Token`",
+    algorithm="static token (constant-time)",
+    oracle="documented algorithm",
 )
-
-#: Characters a handshake challenge may have before it is echoed (no markup, no CR/LF).
-_CHALLENGE = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")
-HOUR = 3600.0
-DAY = 24 * HOUR
-_TEXT: tuple[tuple[str, str], ...] = (
-    ("Content-Type", "text/plain; charset=utf-8"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
+telegram = _Provider(
+    "telegram",
+    _Token,
+    {"header": "X-Telegram-Bot-Api-Secret-Token"},
+    title="Telegram Bot API",
+    docs="https://core.telegram.org/bots/api#setwebhook",
+    configurable=("prefix",),
+    headers="`X-Telegram-Bot-Api-Secret-Token`",
+    algorithm="static token (constant-time)",
+    oracle="documented algorithm",
 )
-
-
-class BodyHMACScheme(HMACScheme):
-    """An ``HMACScheme`` over the raw body, fixed by a ``BodyHMAC`` row."""
-
-    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
-        super().__init__(
-            secret=secret,
-            header=spec.header,
-            algorithm=spec.algorithm,
-            encoding=spec.encoding,
-            prefix=spec.prefix,
-            name=name,
-        )
-        self.event_id = spec.event_id
-        self.retry_horizon = spec.retry_horizon
-
-
-def _one_query(request: WebhookRequest, name: str) -> tuple[str | None, bool]:
-    """The one value of query parameter ``name``: ``(value, ok)`` as ``single_header``."""
-    try:
-        values = request.query_values(name)
-    except Exception:  # parse_qsl is lenient, but a parser must stay total
-        return None, False
-    if not values:
-        return None, True
-    return values[0], len(values) == 1 and len(values[0]) <= MAX_HEADER_LENGTH
-
-
-def _handshake(response: Response, kind: str, key_id: str | None = None, **extra: str) -> Check:
-    return Check(
-        Reason.VERIFIED, key_id=key_id, details={"handshake": kind, **extra}, response=response
-    )
-
-
-class Meta(BodyHMACScheme):
-    """Meta (Facebook, Instagram, WhatsApp): ``X-Hub-Signature-256: sha256=<hex>``; with
-    ``verify_token`` set, the ``hub.challenge`` subscription GET is answered by the guard."""
-
-    def __init__(
-        self,
-        *,
-        secret: SecretSpec,
-        spec: BodyHMAC,
-        name: str,
-        verify_token: str | bytes | None = None,
-    ) -> None:
-        """``verify_token``: the subscription token (a literal, ``env:NAME`` or ``file:/path``)."""
-        super().__init__(secret=secret, spec=spec, name=name)
-        token = None
-        if verify_token is not None:
-            from webhook_guard.keysources import resolve_one
-
-            # A literal, "env:NAME" or "file:/path", read now; empty is refused (E002).
-            token = resolve_one(verify_token, route=name, what="verify_token")
-        self._verify_token = token  # private: describe() never shows it
-        self.answers_subscription = verify_token is not None
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        if request.method == "GET" and "hub." in request.query:
-            return self._subscription(request)
-        return super().check(request, keys, now)
-
-    def _subscription(self, request: WebhookRequest) -> Check:
-        if self._verify_token is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        mode, ok_mode = _one_query(request, "hub.mode")
-        token, ok_token = _one_query(request, "hub.verify_token")
-        challenge, ok_challenge = _one_query(request, "hub.challenge")
-        if token is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        if not ok_token:
-            return Check(Reason.MALFORMED_SIGNATURE)
-        if not _hmac.compare_digest(token.encode("utf-8", "surrogatepass"), self._verify_token):
-            return Check(Reason.BAD_SIGNATURE)
-        if (
-            mode != "subscribe"
-            or not ok_mode
-            or challenge is None
-            or not ok_challenge
-            or not _CHALLENGE.fullmatch(challenge)
-            or request.body
-        ):
-            return Check(Reason.BAD_REQUEST)
-        return _handshake((200, _TEXT, challenge.encode("ascii")), "hub.challenge", "verify_token")
-
-
-class Dropbox(BodyHMACScheme):
-    """Dropbox: ``X-Dropbox-Signature: <hex>``; ``answer_challenge=True`` echoes the
-    (unsigned) ``GET ?challenge=`` verification request."""
-
-    def __init__(
-        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, answer_challenge: bool = False
-    ) -> None:
-        super().__init__(secret=secret, spec=spec, name=name)
-        self.answer_challenge = bool(answer_challenge)
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        if (
-            self.answer_challenge
-            and request.method == "GET"
-            and not request.body
-            and not request.headers.getlist(self.header)
-        ):
-            challenge, ok = _one_query(request, "challenge")
-            if challenge is not None:
-                if not ok or not _CHALLENGE.fullmatch(challenge):
-                    return Check(Reason.BAD_REQUEST)
-                return _handshake((200, _TEXT, challenge.encode("ascii")), "challenge")
-        return super().check(request, keys, now)
-
-
-class Asana(BodyHMACScheme):
-    """Asana: ``X-Hook-Signature: <hex>``; ``handshake=True`` echoes ``X-Hook-Secret``."""
-
-    def __init__(
-        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, handshake: bool = False
-    ) -> None:
-        super().__init__(secret=secret, spec=spec, name=name)
-        self.handshake = bool(handshake)
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        if self.handshake and not request.headers.getlist(self.header):
-            hook_secret, ok = single_header(request.headers, "X-Hook-Secret")
-            if hook_secret is not None:
-                if not ok or not _CHALLENGE.fullmatch(hook_secret):
-                    return Check(Reason.BAD_REQUEST)
-                return _handshake(
-                    (200, (("X-Hook-Secret", hook_secret),), b""),
-                    "x-hook-secret",
-                    hook_secret=hook_secret,
-                )
-        return super().check(request, keys, now)
-
-
-class Shopify(BodyHMACScheme):
-    """Shopify: ``X-Shopify-Hmac-Sha256: <base64>``, or the same signature under the
-    unprefixed ``shopify-hmac-sha256`` name of Shopify's newer event format. Exactly one
-    of the two names may be present; both at once is a malformed request."""
-
-    NEXT_GEN = "shopify-hmac-sha256"
-
-    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
-        super().__init__(secret=secret, spec=spec, name=name)
-        self._next_gen = BodyHMACScheme(
-            secret=secret, spec=spec._replace(header=self.NEXT_GEN), name=name
-        )
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        classic = request.headers.getlist(self.header)
-        next_gen = request.headers.getlist(self.NEXT_GEN)
-        if classic and next_gen:
-            return Check(Reason.MALFORMED_SIGNATURE)
-        if next_gen:
-            return self._next_gen.check(request, keys, now)
-        return super().check(request, keys, now)
-
-
-class Xero(BodyHMACScheme):
-    """Xero: ``x-xero-signature: <base64>``. Xero's "intent to receive" check sends signed
-    and mis-signed requests and wants 200 and an *empty* 401, so refusals carry no body."""
-
-    refusal_body = False
-
-
-class Notion(BodyHMACScheme):
-    """Notion: ``X-Notion-Signature: sha256=<hex>``, keyed by the verification token.
-
-    ``verification=True`` answers the one-time, unsigned ``{"verification_token": ..}``
-    POST Notion sends when a subscription is created (opt-in: enable it only while
-    setting the subscription up). The token is handed to ``on_verified`` in
-    ``verdict.details["verification_token"]``; paste it into Notion, then configure it as
-    the route's secret.
-    """
-
-    def __init__(
-        self, *, secret: SecretSpec, spec: BodyHMAC, name: str, verification: bool = False
-    ) -> None:
-        super().__init__(secret=secret, spec=spec, name=name)
-        self.verification = bool(verification)
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        if (
-            self.verification
-            and request.method == "POST"
-            and not request.headers.getlist(self.header)
-            and len(request.body) <= 4096
-        ):
-            try:
-                data = json.loads(request.body, object_pairs_hook=_no_duplicates)
-            except (ValueError, UnicodeDecodeError, RecursionError, _Duplicate):
-                data = None
-            if isinstance(data, dict) and set(data) == {"verification_token"}:
-                token = data["verification_token"]
-                if not isinstance(token, str) or not _CHALLENGE.fullmatch(token):
-                    return Check(Reason.BAD_REQUEST)
-                return _handshake(
-                    (200, (("Cache-Control", "no-store"),), b""),
-                    "verification_token",
-                    verification_token=token,
-                )
-        return super().check(request, keys, now)
-
-
-class Airtable(BodyHMACScheme):
-    """Airtable: ``X-Airtable-Content-MAC: hmac-sha256=<hex>``; the key is the
-    base64-decoded ``macSecretBase64`` (configure the base64 string Airtable returns)."""
-
-    def __init__(self, *, secret: SecretSpec, spec: BodyHMAC, name: str) -> None:
-        super().__init__(secret=secret, spec=spec, name=name)
-        # A literal secret is checked now; references when the guard reads them.
-        literal = secret.encode() if isinstance(secret, str) else secret
-        if isinstance(literal, bytes) and not literal.startswith((b"env:", b"file:")):
-            problem = self.check_secret(literal)
-            if problem is not None:
-                raise ConfigurationError(f"{name}: {problem}", code="webhook_guard.E002")
-
-    def check_secret(self, value: bytes) -> str | None:
-        if _b64_key(value) is None:
-            return "the secret must be the base64 macSecretBase64 value"
-        return None
-
-    def _mac(self, key: Secret, message: Sequence[bytes]) -> bytes:
-        decoded = _b64_key(key.value)
-        if decoded is None:  # a key that is not base64 matches nothing
-            return b""
-        return super()._mac(Secret(decoded, key_id=key.key_id), message)
-
-
-def _b64_key(value: bytes) -> bytes | None:
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return decoded or None
-
-
-class BodyHMAC(NamedTuple):
-    """One provider's body signature: header, digest, encoding, prefix, scheme class."""
-
-    header: str
-    algorithm: str = "sha256"
-    encoding: Encoding = "hex"
-    prefix: str = ""
-    scheme: type[BodyHMACScheme] = BodyHMACScheme
-    #: The signed event id's key path in the JSON body (see ``Scheme.event_id``): needed
-    #: where retries change the body (an attempt counter), so the body's MAC differs.
-    event_id: tuple[str, ...] | None = None
-    #: Seconds the provider retries (``Scheme.retry_horizon``), from its documentation.
-    retry_horizon: float | None = None
-
-
-#: Meta retries for up to 36 hours; WhatsApp Cloud API notifications for up to 7 days.
-_META = BodyHMAC("X-Hub-Signature-256", prefix="sha256=", scheme=Meta, retry_horizon=36 * HOUR)
-
-#: Registry name -> scheme (``shared/providers.md`` has the sources).
-BODY_HMAC: dict[str, BodyHMAC] = {
-    "shopify": BodyHMAC("X-Shopify-Hmac-Sha256", encoding="base64", scheme=Shopify),
-    "bitbucket": BodyHMAC("X-Hub-Signature", prefix="sha256="),
-    "jira": BodyHMAC("X-Hub-Signature", prefix="sha256="),
-    "gitea": BodyHMAC("X-Gitea-Signature"),
-    "gogs": BodyHMAC("X-Gogs-Signature"),
-    "forgejo": BodyHMAC("X-Forgejo-Signature"),
-    # The notification body counts delivery_attempts: the id ties the attempts together.
-    "intercom": BodyHMAC("X-Hub-Signature", algorithm="sha1", prefix="sha1=", event_id=("id",)),
-    "typeform": BodyHMAC("Typeform-Signature", encoding="base64", prefix="sha256="),
-    "razorpay": BodyHMAC("X-Razorpay-Signature"),
-    "paystack": BodyHMAC("x-paystack-signature", algorithm="sha512", retry_horizon=72 * HOUR),
-    "line": BodyHMAC("x-line-signature", encoding="base64"),
-    "dropbox": BodyHMAC("X-Dropbox-Signature", scheme=Dropbox),
-    "asana": BodyHMAC("X-Hook-Signature", scheme=Asana),
-    "xero": BodyHMAC("x-xero-signature", encoding="base64", scheme=Xero),
-    "quickbooks": BodyHMAC("intuit-signature", encoding="base64"),
-    "meta": _META,
-    "whatsapp": _META._replace(retry_horizon=7 * DAY),
-    "instagram": _META,
-    "vercel": BodyHMAC("x-vercel-signature", algorithm="sha1"),
-    "sentry": BodyHMAC("Sentry-Hook-Signature"),
-    "woocommerce": BodyHMAC("X-WC-Webhook-Signature", encoding="base64"),
-    "lemon_squeezy": BodyHMAC("X-Signature"),
-    # attempt_number changes per attempt (up to 8 over about a day); the event id does not.
-    "notion": BodyHMAC(
-        "X-Notion-Signature",
-        prefix="sha256=",
-        scheme=Notion,
-        event_id=("id",),
-        retry_horizon=26 * HOUR,
-    ),
-    "airtable": BodyHMAC("X-Airtable-Content-MAC", prefix="hmac-sha256=", scheme=Airtable),
-    "segment": BodyHMAC("X-Signature", algorithm="sha1"),
-    # attempt_number changes per attempt; retried with back-off for up to three days.
-    "coinbase_commerce": BodyHMAC(
-        "X-CC-Webhook-Signature", event_id=("event", "id"), retry_horizon=72 * HOUR
-    ),
-    # CircleCI documents the body id as the de-duplication key.
-    "circleci": BodyHMAC("circleci-signature", prefix="v1=", event_id=("id",)),
-    "bolt": BodyHMAC("X-Bolt-Hmac-Sha256", encoding="base64"),
-}
-
-
-# --------------------------------------------------------------------------- Mailgun
-
-
-class _Duplicate(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-class Mailgun(WindowedScheme):
-    """Mailgun: ``signature = hex(HMAC-SHA256(key, timestamp + token))`` inside the body
-    (JSON ``{"signature": {"timestamp", "token", "signature"}}`` or the legacy form fields).
-
-    The event data is **not** signed (``body_signed=False``); the token is the replay key.
-    """
-
-    name = "mailgun"
-    body_signed = False
-    _MAX_TOKEN = 256
-
-    def _fields(self, request: WebhookRequest) -> dict[str, Any] | Reason:
-        content_type, _ = single_header(request.headers, "Content-Type")
-        if content_type and content_type.split(";")[0].strip().lower() == (
-            "application/x-www-form-urlencoded"
-        ):
-            try:
-                pairs = parse_qsl(
-                    request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True
-                )
-                return _no_duplicates(
-                    [(k, v) for k, v in pairs if k in ("timestamp", "token", "signature")]
-                )
-            except (ValueError, UnicodeDecodeError):
-                return Reason.BAD_REQUEST
-        try:
-            data = json.loads(request.body, object_pairs_hook=_no_duplicates)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return Reason.BAD_REQUEST
-        if not isinstance(data, dict) or "signature" not in data:
-            return Reason.MISSING_SIGNATURE
-        fields = data["signature"]
-        return fields if isinstance(fields, dict) else Reason.MALFORMED_SIGNATURE
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        fields = self._fields(request)
-        if isinstance(fields, Reason):
-            return Check(fields)
-        signature, token, raw_ts = (fields.get(k) for k in ("signature", "token", "timestamp"))
-        if signature is None or token is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        if (
-            not isinstance(signature, str)
-            or len(signature) != 64
-            or not isinstance(token, str)
-            or not 0 < len(token) <= self._MAX_TOKEN
-            or not token.isascii()
-            or not token.isprintable()
-        ):
-            return Check(Reason.MALFORMED_SIGNATURE)
-        if raw_ts is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        timestamp = parse_timestamp(raw_ts) if isinstance(raw_ts, str) else None
-        if timestamp is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(timestamp, now, self.window, self.future_window)
-        if late is not None:
-            return Check(late)
-        message = raw_ts.encode("ascii") + token.encode("ascii")
-        for key in keys:
-            mac = key.hmac("sha256")
-            mac.update(message)
-            if compare(mac.hexdigest().encode("ascii"), signature):
-                return Check(
-                    Reason.VERIFIED,
-                    key_id=key.key_id,
-                    replay_material=b"mailgun-token\x00" + token.encode("ascii"),
-                    timestamp=timestamp,
-                    message_id=token,
-                )
-        return Check(Reason.BAD_SIGNATURE)
-
-    @staticmethod
-    def signature(*, secret: str | bytes, timestamp: str, token: str) -> str:
-        """``hex(HMAC-SHA256(secret, timestamp + token))``."""
-        key = secret.encode("utf-8") if isinstance(secret, str) else secret
-        return _hmac.new(key, (timestamp + token).encode("ascii"), "sha256").hexdigest()
-
-    def signed_body(
-        self,
-        event_data: Any,
-        *,
-        secret: str | bytes,
-        timestamp: float,
-        token: str,
-    ) -> bytes:
-        """A JSON webhook body as Mailgun sends it (the signature is inside the body)."""
-        ts = str(int(timestamp))
-        return json.dumps(
-            {
-                "signature": {
-                    "timestamp": ts,
-                    "token": token,
-                    "signature": self.signature(secret=secret, timestamp=ts, token=token),
-                },
-                "event-data": event_data,
-            }
-        ).encode("utf-8")
-
-    def sign(
-        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None
-    ) -> dict[str, str]:
-        """No headers: Mailgun signs inside the body (use ``signed_body``)."""
-        return {}
-
-
-def mailgun(
-    *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
-) -> Mailgun:
-    """Mailgun webhooks (JSON, or legacy form posts with ``timestamp``/``token``/``signature``).
-
-    :param secret: the HTTP webhook signing key reference(s).
-    :param window: seconds the body's timestamp may lie in the past (app-defined by Mailgun).
-    :param future_window: seconds it may lie in the future (default: ``window``).
-    """
-    return Mailgun(secret=secret, window=window, future_window=future_window)
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-class Okta(Token):
-    """Okta event hooks: a static ``Authorization`` value; the one-time verification GET
-    (``X-Okta-Verification-Challenge``) is answered with ``{"verification": ...}`` once the
-    token verifies."""
-
-    _CHALLENGE_HEADER = "X-Okta-Verification-Challenge"
-
-    def __init__(
-        self,
-        *,
-        secret: SecretSpec,
-        header: str = "Authorization",
-        prefix: str = "",
-        answer_verification: bool = True,
-    ) -> None:
-        super().__init__(secret=secret, header=header, prefix=prefix, name="okta")
-        self.answer_verification = bool(answer_verification)
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        result = super().check(request, keys, now)
-        if (
-            result.reason is not Reason.VERIFIED
-            or not self.answer_verification
-            or request.method != "GET"
-        ):
-            return result
-        challenge, ok = single_header(request.headers, self._CHALLENGE_HEADER)
-        if challenge is None:
-            return result
-        if not ok or not _CHALLENGE.fullmatch(challenge):
-            return Check(Reason.BAD_REQUEST)
-        body = json.dumps({"verification": challenge}).encode("ascii")
-        return _handshake(
-            (200, (("Content-Type", "application/json"), ("Cache-Control", "no-store")), body),
-            "okta-verification",
-            result.key_id,
-        )
-
-
-class TokenPreset(NamedTuple):
-    """A static token sent verbatim in a header."""
-
-    header: str
-    prefix: str = ""
-
-
-TOKENS: dict[str, TokenPreset] = {
-    "gitlab": TokenPreset("X-Gitlab-Token"),
-    "telegram": TokenPreset("X-Telegram-Bot-Api-Secret-Token"),
-    "okta": TokenPreset("Authorization"),
-    "cloudflare": TokenPreset("cf-webhook-auth"),
-}
-
-
-def _body_hmac(name: str, spec: BodyHMAC) -> Callable[..., Scheme]:
-    def factory(*, secret: SecretSpec, **options: Any) -> BodyHMACScheme:
-        return spec.scheme(secret=secret, spec=spec, name=name, **options)
-
-    factory.__name__ = name
-    factory.__qualname__ = name
-    factory.__doc__ = (
-        f"{name}: ``{spec.header}: {spec.prefix}<{spec.encoding} "
-        f"HMAC-{spec.algorithm.upper()} of the raw body>``."
-    )
-    return factory
-
-
-def _token(name: str, spec: TokenPreset) -> Callable[..., Scheme]:
-    def factory(*, secret: SecretSpec, prefix: str = spec.prefix) -> Token:
-        return Token(secret=secret, header=spec.header, prefix=prefix, name=name)
-
-    factory.__name__ = name
-    factory.__qualname__ = name
-    factory.__doc__ = f"{name}: a static token in ``{spec.header}`` (compared in constant time)."
-    return factory
-
-
-def okta(
-    *,
-    secret: SecretSpec,
-    header: str = "Authorization",
-    prefix: str = "",
-    answer_verification: bool = True,
-) -> Okta:
-    """Okta event/inline hooks: the configured authentication header value, verbatim.
-
-    :param header: the authentication field name configured in Okta.
-    :param prefix: text before the secret in that header (e.g. ``"Bearer "``).
-    :param answer_verification: answer the one-time verification GET after the token verifies.
-    """
-    return Okta(
-        secret=secret, header=header, prefix=prefix, answer_verification=answer_verification
-    )
-
-
-#: Factories by registry name.
-FACTORIES: dict[str, Callable[..., Scheme]] = {
-    **{name: _body_hmac(name, spec) for name, spec in BODY_HMAC.items()},
-    **{name: _token(name, spec) for name, spec in TOKENS.items()},
-    "okta": okta,
-    "mailgun": mailgun,
-}
+okta = _Provider(
+    "okta",
+    _Token,
+    {"header": "Authorization"},
+    title="Okta event/inline hooks",
+    docs="https://developer.okta.com/docs/concepts/event-hooks/",
+    configurable=("header", "prefix"),
+    handshake=_OktaChallenge(option="answer_verification"),
+    headers="`Authorization` (or `header=`), verbatim or with `prefix=`",
+    algorithm="static token (constant-time)",
+    oracle="documented algorithm",
+)
+cloudflare = _Provider(
+    "cloudflare",
+    _Token,
+    {"header": "cf-webhook-auth"},
+    title="Cloudflare Notifications",
+    docs="https://developers.cloudflare.com/notifications/get-started/configure-webhooks/",
+    configurable=("prefix",),
+    headers="`cf-webhook-auth`",
+    algorithm="static token (constant-time)",
+    oracle="documented algorithm",
+)
+token = _Provider(
+    "token",
+    _Token,
+    title="Any static token",
+    configurable=("header", "query", "prefix"),
+    headers="a header (optional prefix) or query parameter",
+    algorithm="constant-time compare",
+    oracle="documented algorithm",
+)

@@ -11,59 +11,47 @@ Rules: at most 8 entries are considered; unknown versions are ignored, but one k
 matching entry is required; the timestamp must lie within 5 minutes both ways (as in
 the reference libraries); the signed message id is the replay key, so a provider's
 retry of a processed message is acknowledged as a duplicate.
+
+Parameters (``Provider.spec``): ``prefixes`` (header prefixes tried in order; the first
+whose ``-id`` header is present supplies all three) and ``key`` (``whsec`` or ``raw``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import re
 import secrets
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from webhook_guard.core.keys import KeySet, Secret, compare
+from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
-from webhook_guard.core.scheme import (
-    Check,
-    Scheme,
-    SecretSpec,
-    check_window,
-    delivery,
-    parse_timestamp,
-    single_header,
-    validate_window,
-)
+from webhook_guard.core.scheme import MAX_HEADER_LENGTH, Check, try_keys
+from webhook_guard.core.signing import SignedRequest
+from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.providers._base import Family, Provider, now_or
 from webhook_guard.providers.asymmetric import require_crypto
 
-__all__ = (
-    "FACTORIES",
-    "StandardWebhooks",
-    "clerk",
-    "gitlab_signed",
-    "polar",
-    "resend",
-    "standard_webhooks",
-    "svix",
-)
+__all__ = ("MAX_SIGNATURES", "StandardWebhooks", "decode_whsec")
 
-DEFAULT_WINDOW = 300.0
-#: Svix retries immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (about
-#: 27.6 hours): a message id is remembered for 30 hours. Senders on other schedules: set
-#: the route's ``replay_ttl``.
-SVIX_RETRY_HORIZON = 30 * 3600.0
 MAX_SIGNATURES = 8
 MAX_ID_LENGTH = 256
-_ENTRY = re.compile(r"(v[0-9a-z]+),([A-Za-z0-9+/]+={0,2})")
-_ID = re.compile(r"[\x21-\x2d\x2f-\x7e]+")  # printable ASCII without "." (the separator)
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_VERSION_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MAX_CACHED_KEYS = 64
+_MISSING = Check(Reason.MISSING_SIGNATURE)
+_MISSING_TIMESTAMP = Check(Reason.MISSING_TIMESTAMP)
+_MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
+_MALFORMED_TIMESTAMP = Check(Reason.MALFORMED_TIMESTAMP)
+_BAD = Check(Reason.BAD_SIGNATURE)
+_BAD_REQUEST = Check(Reason.BAD_REQUEST)
+_b2a = binascii.b2a_base64
+_VERIFIED = Reason.VERIFIED
 
 
-def _decode_whsec(value: bytes) -> bytes | None:
+def decode_whsec(value: bytes) -> bytes | None:
     """The HMAC key of a ``whsec_`` secret (or bare base64), as the reference libraries do."""
     text = value[6:] if value.startswith(b"whsec_") else value
     try:
@@ -72,60 +60,75 @@ def _decode_whsec(value: bytes) -> bytes | None:
         return None
 
 
-class StandardWebhooks(Scheme):
-    """The Standard Webhooks scheme.
+def _entry(entry: str) -> tuple[str, str] | None:
+    """``(version, signature)`` of one ``v1,<base64>`` entry, or None when malformed."""
+    version, comma, signature = entry.partition(",")
+    if not comma or version[:1] != "v" or not _lower_alnum(version[1:]):
+        return None
+    body = signature.rstrip("=")
+    if not body or len(signature) - len(body) > 2 or not body.isascii():
+        return None
+    # Base64 characters: letters, digits, "+" and "/" (str methods, not a regex).
+    return (version, signature) if body.replace("+", "A").replace("/", "A").isalnum() else None
 
-    :param prefixes: header prefixes tried in order (``("svix", "webhook")`` for Svix
-        senders); the first whose ``-id`` header is present supplies all three headers.
-    :param raw_key: use the secret's bytes as the HMAC key (Polar) instead of decoding it.
-    :param public_key: verify ``v1a`` Ed25519 signatures with these keys instead of ``v1``.
-    :param window: seconds a timestamp may lie in the past; ``future_window`` ahead.
-    """
 
-    name = "standard_webhooks"
+def _lower_alnum(text: str) -> bool:
+    return text.isascii() and text.isalnum() and text == text.lower()
 
-    def __init__(
-        self,
-        *,
-        secret: SecretSpec = None,
-        public_key: SecretSpec = None,
-        prefixes: Sequence[str] = ("webhook",),
-        raw_key: bool = False,
-        window: float = DEFAULT_WINDOW,
-        future_window: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        if name is not None:
-            self.name = name
-        if secret is not None and public_key is not None:
+
+def _malformed_or(entries: list[str], answer: Check) -> Check:
+    """``answer``, unless an entry is not ``v<version>,<base64>`` (malformed)."""
+    for entry in entries:
+        if _entry(entry) is None:
+            return _MALFORMED
+    return answer
+
+
+def _valid_id(message_id: str) -> bool:
+    # Printable ASCII without "." (the separator of the signed content) or spaces.
+    return (
+        0 < len(message_id) <= MAX_ID_LENGTH
+        and message_id.isascii()
+        and message_id.isprintable()
+        and " " not in message_id
+        and "." not in message_id
+    )
+
+
+class StandardWebhooks(Family):
+    """The Standard Webhooks scheme (see the module docstring)."""
+
+    options = ("public_key",)
+    timestamp_unit = "s"
+
+    def configure(self, options: dict[str, Any]) -> None:
+        public_key = options.pop("public_key", None)
+        if self.secret is not None and public_key is not None:
             raise ConfigurationError(
                 f"{self.name}: give secret= (v1, HMAC) or public_key= (v1a, Ed25519), not both",
                 code="webhook_guard.E004",
             )
-        super().__init__(secret=public_key if public_key is not None else secret)
         self.asymmetric = public_key is not None
-        self.version = "v1a" if self.asymmetric else "v1"
-        self.prefixes = tuple(p.lower() for p in prefixes)
-        self.raw_key = raw_key
-        self.window = float(window)
-        self.future_window = float(window if future_window is None else future_window)
-        self._derived: dict[bytes, Any] = {}
         if self.asymmetric:
+            self.secret = public_key
             require_crypto()
-        self.validate()
-
-    def validate(self) -> None:
-        if not self.prefixes or not all(re.fullmatch(r"[a-z0-9-]+", p) for p in self.prefixes):
+        self.version = "v1a" if self.asymmetric else "v1"
+        self._tag = self.version + ","
+        prefixes = self.spec.get("prefixes", ("webhook",))
+        if not prefixes or not all(
+            isinstance(p, str) and p and not p.strip(_VERSION_CHARS + "-") for p in prefixes
+        ):
             raise ConfigurationError(
-                f"{self.name}: invalid header prefixes {self.prefixes!r}", code="webhook_guard.E004"
+                f"{self.name}: invalid header prefixes {prefixes!r}", code="webhook_guard.E004"
             )
-        validate_window(self.name, self.window, self.future_window)
+        self.prefixes = tuple(p.lower() for p in prefixes)
+        self._names = tuple((f"{p}-id", f"{p}-signature", f"{p}-timestamp") for p in self.prefixes)
+        self.raw_key = self.spec.get("key", "whsec") == "raw"
+        self._derived: dict[bytes, Any] = {}
+        self._expected = self._expected_ed25519 if self.asymmetric else self._hmac_expected()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "prefixes": list(self.prefixes)}
-
-    def replay_ttl(self) -> float:
-        return self.window + self.future_window
 
     # -- keys --------------------------------------------------------------------------
 
@@ -146,7 +149,7 @@ class StandardWebhooks(Scheme):
             except (binascii.Error, ValueError):
                 derived = None
         else:
-            key = value if self.raw_key else _decode_whsec(value)
+            key = value if self.raw_key else decode_whsec(value)
             derived = Secret(key, key_id=secret.key_id) if key else None
         if len(self._derived) >= _MAX_CACHED_KEYS:
             self._derived.clear()
@@ -165,105 +168,111 @@ class StandardWebhooks(Scheme):
             return None
         if value.strip() in (b"whsec_", b""):
             return "the whsec_ secret is empty after its prefix"
-        if _decode_whsec(value) is None:
+        if decode_whsec(value) is None:
             return "the secret is not whsec_ followed by base64"
         return None
 
-    def _hmac_key(self, secret: str | bytes) -> bytes:
-        value = secret.encode("utf-8") if isinstance(secret, str) else secret
-        key = value if self.raw_key else _decode_whsec(value)
-        if not key:
-            raise ValueError(f"{self.name}: the secret is not a whsec_ base64 secret")
-        return key
+    @classmethod
+    def route_credentials(cls, row: Provider[Any], signing: str | bytes) -> dict[str, Any]:
+        if not _text(signing).startswith("whsk_"):
+            return {"secret": signing}  # v1 (HMAC): the whsec_ secret on both sides
+        return {"public_key": cls.public_key(row, signing)}
+
+    @classmethod
+    def public_key(cls, row: Provider[Any], private_key: str | bytes) -> str:
+        """The ``whpk_`` public key of a ``whsk_`` private key (``v1a``)."""
+        if not _text(private_key).startswith("whsk_"):
+            raise ValueError(f"{row.name}: a v1a private key starts with whsk_")
+        seed = _whsk_seed(private_key)
+        raw = _ed25519(seed).public_key().public_bytes_raw()
+        return "whpk_" + base64.b64encode(raw).decode("ascii")
+
+    @classmethod
+    def generate_private_key(cls, row: Provider[Any]) -> str:
+        return "whsk_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
     # -- verification ------------------------------------------------------------------
 
-    def _headers(self, request: WebhookRequest) -> str | None:
-        for prefix in self.prefixes:
-            if request.headers.getlist(f"{prefix}-id"):
-                return prefix
+    def _hmac_expected(self) -> Callable[[Secret, tuple[bytes, bytes, list[str]]], str | None]:
+        derived, derive = self._derived, self._key
+
+        def expected(secret: Secret, message: tuple[bytes, bytes, list[str]]) -> str | None:
+            key = derived.get(secret.value) or derive(secret)
+            if key is None:
+                return None  # a secret that is not whsec_ base64 verifies nothing
+            return _b2a(key.mac("sha256", message[0], message[1]), newline=False).decode()
+
+        return expected
+
+    def _expected_ed25519(
+        self, secret: Secret, message: tuple[bytes, bytes, list[str]]
+    ) -> str | None:
+        key = self._key(secret)
+        if key is None:
+            return None
+        head, body, candidates = message
+        from cryptography.exceptions import InvalidSignature
+
+        signed = head + body
+        for candidate in candidates:  # a public key cannot recompute: find the one it verifies
+            try:
+                raw = base64.b64decode(candidate, validate=True)
+                if len(raw) == 64 and base64.b64encode(raw).decode() == candidate:
+                    key.verify(raw, signed)
+                    return candidate
+            except (InvalidSignature, binascii.Error, ValueError):
+                continue
         return None
 
+    def signature_present(self, request: WebhookRequest) -> bool:
+        return any(request.headers.getlist(names[1]) for names in self._names)
+
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        prefix = self._headers(request)
-        if prefix is None:
-            return Check(Reason.MISSING_SIGNATURE)
         headers = request.headers
-        signature, ok_sig = single_header(headers, f"{prefix}-signature")
-        if signature is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        raw_ts, ok_ts = single_header(headers, f"{prefix}-timestamp")
-        if raw_ts is None:
-            return Check(Reason.MISSING_TIMESTAMP)
-        message_id, ok_id = single_header(headers, f"{prefix}-id")
-        if not ok_id or message_id is None or len(message_id) > MAX_ID_LENGTH:
-            return Check(Reason.BAD_REQUEST)
-        if not _ID.fullmatch(message_id):
-            return Check(Reason.BAD_REQUEST)
-        if not ok_sig:
-            return Check(Reason.MALFORMED_SIGNATURE)
-        candidates = self._candidates(signature)
-        if candidates is None:
-            return Check(Reason.MALFORMED_SIGNATURE)
-        timestamp = parse_timestamp(raw_ts) if ok_ts else None
+        for names in self._names:
+            ids = headers.getlist(names[0])
+            if ids:
+                break
+        else:
+            return _MISSING
+        _, sig_name, ts_name = names
+        signatures = headers.getlist(sig_name)
+        if not signatures:
+            return _MISSING
+        stamps = headers.getlist(ts_name)
+        if not stamps:
+            return _MISSING_TIMESTAMP
+        message_id = ids[0]
+        if len(ids) > 1 or not _valid_id(message_id):
+            return _BAD_REQUEST
+        signature = signatures[0]
+        if len(signatures) > 1 or len(signature) > MAX_HEADER_LENGTH:
+            return _MALFORMED
+        entries = signature.split(" ")
+        if not signature or len(entries) > MAX_SIGNATURES:
+            return _MALFORMED
+        # The entries' grammar decides between "malformed" and any other answer; it is
+        # checked where an answer is given (a lone entry that matches is well formed).
+        tag = self._tag
+        candidates = [e[len(tag) :] for e in entries if e.startswith(tag)]
+        raw_ts = stamps[0]
+        timestamp = parse_timestamp(raw_ts) if len(stamps) == 1 else None
         if timestamp is None:
-            return Check(Reason.MALFORMED_TIMESTAMP)
-        late = check_window(timestamp, now, self.window, self.future_window)
+            return _malformed_or(entries, _MALFORMED_TIMESTAMP)
+        late = self._window.check(timestamp, now)  # type: ignore[union-attr]
         if late is not None:
-            return Check(late)
+            return _malformed_or(entries, Check(late))
         if not candidates:
-            return Check(Reason.BAD_SIGNATURE)  # only unknown versions: nothing we trust
-        head = f"{message_id}.{raw_ts}.".encode("ascii")
-        for secret in keys:
-            key = self._key(secret)
-            if key is None:
-                continue
-            if self._matches(key, head, request.body, candidates):
-                return Check(
-                    Reason.VERIFIED,
-                    key_id=secret.key_id,
-                    replay_material=b"id:" + message_id.encode("ascii"),
-                    timestamp=timestamp,
-                    message_id=message_id,
-                )
-        return Check(Reason.BAD_SIGNATURE)
-
-    def _candidates(self, header: str) -> list[str] | None:
-        """The signatures of this route's version; None when the header is malformed."""
-        entries = header.split(" ")
-        if not header or len(entries) > MAX_SIGNATURES:
-            return None
-        out = []
-        for entry in entries:
-            m = _ENTRY.fullmatch(entry)
-            if m is None:
-                return None
-            if m.group(1) == self.version:
-                out.append(m.group(2))
-        return out
-
-    def _matches(self, key: Any, head: bytes, body: bytes, candidates: list[str]) -> bool:
-        if self.asymmetric:
-            from cryptography.exceptions import InvalidSignature
-
-            message = head + body
-            for candidate in candidates:
-                try:
-                    raw = base64.b64decode(candidate, validate=True)
-                    if len(raw) == 64 and base64.b64encode(raw).decode() == candidate:
-                        key.verify(raw, message)
-                        return True
-                except (InvalidSignature, binascii.Error, ValueError):
-                    continue
-            return False
-        mac = key.hmac("sha256")
-        mac.update(head)
-        mac.update(body)
-        expected = base64.b64encode(mac.digest())
-        found = False
-        for candidate in candidates:  # every candidate compared: no early exit on a match
-            found |= compare(expected, candidate)
-        return found
+            return _malformed_or(entries, _BAD)  # only unknown versions: nothing we trust
+        head = (message_id + "." + raw_ts + ".").encode("ascii")
+        material = b"id:" + message_id.encode("ascii")
+        result = try_keys(
+            keys, self._expected, (head, request.body, candidates), candidates, timestamp,
+            message_id, material,
+        )  # fmt: skip
+        if result[0] is _VERIFIED and len(entries) == 1:
+            return result
+        return _malformed_or(entries, result)
 
     # -- signing -----------------------------------------------------------------------
 
@@ -273,86 +282,48 @@ class StandardWebhooks(Scheme):
         *,
         secret: str | bytes,
         timestamp: float | None = None,
+        url: str | None = None,
         message_id: str | None = None,
-    ) -> dict[str, str]:
-        """Headers for ``body``. ``secret`` is the ``whsec_`` secret, or for a ``public_key``
-        route the Ed25519 private key (``whsk_`` base64 of the 32-byte seed)."""
-        ts = str(int(time.time() if timestamp is None else timestamp))
+        content_type: str | None = None,
+    ) -> SignedRequest:
+        """The headers for ``body``. ``secret`` is the ``whsec_`` secret, or for a
+        ``public_key`` route the Ed25519 private key (``whsk_`` base64 of the seed)."""
+        ts = str(int(now_or(timestamp)))
         message_id = message_id or "msg_" + secrets.token_hex(12)
         message = f"{message_id}.{ts}.".encode("ascii") + body
+        text = secret.encode() if isinstance(secret, str) else secret
         if self.asymmetric:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-            text = secret.encode() if isinstance(secret, str) else secret
-            text = text[5:] if text.startswith(b"whsk_") else text
-            private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text)[:32])
-            signature = "v1a," + base64.b64encode(private.sign(message)).decode("ascii")
+            signature = "v1a," + base64.b64encode(_ed25519(_whsk_seed(secret)).sign(message)).decode()
         else:
-            import hmac
-
-            digest = hmac.new(self._hmac_key(secret), message, hashlib.sha256).digest()
-            signature = "v1," + base64.b64encode(digest).decode("ascii")
+            key = text if self.raw_key else decode_whsec(text)
+            if not key:
+                raise ValueError(f"{self.name}: the secret is not a whsec_ base64 secret")
+            mac = Secret(key, key_id="sign").mac("sha256", message)
+            signature = "v1," + base64.b64encode(mac).decode("ascii")
         prefix = self.prefixes[0]
-        return {
+        headers = {
             f"{prefix}-id": message_id,
             f"{prefix}-timestamp": ts,
             f"{prefix}-signature": signature,
         }
+        return self.signed(headers, body, url=url, content_type=content_type)
 
 
-def standard_webhooks(
-    *, secret: SecretSpec = None, public_key: SecretSpec = None, **options: Any
-) -> StandardWebhooks:
-    """Standard Webhooks: ``webhook-*`` headers, ``whsec_`` secrets, ``v1``/``v1a``."""
-    return delivery(
-        StandardWebhooks(secret=secret, public_key=public_key, **options),
-        retry_horizon=SVIX_RETRY_HORIZON,
-    )
+def _text(value: str | bytes) -> str:
+    return (value.decode("utf-8") if isinstance(value, bytes) else value).strip()
 
 
-def svix(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
-    """Svix: ``svix-*`` headers (``webhook-*`` also accepted, as Svix's library does)."""
-    return delivery(
-        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="svix", **options),
-        retry_horizon=SVIX_RETRY_HORIZON,
-    )
+def _whsk_seed(private_key: str | bytes) -> bytes:
+    text = (private_key.decode() if isinstance(private_key, bytes) else private_key).strip()
+    try:
+        return base64.b64decode(text.removeprefix("whsk_"), validate=True)[:32]
+    except ValueError:
+        raise ValueError("standard_webhooks: a whsk_ key is whsk_ + Base64 of the seed") from None
 
 
-def clerk(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
-    """Clerk (delivers through Svix)."""
-    return delivery(
-        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="clerk", **options),
-        retry_horizon=SVIX_RETRY_HORIZON,
-    )
+def _ed25519(seed: bytes) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-
-def resend(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
-    """Resend (delivers through Svix)."""
-    return delivery(
-        StandardWebhooks(secret=secret, prefixes=("svix", "webhook"), name="resend", **options),
-        retry_horizon=SVIX_RETRY_HORIZON,
-    )
-
-
-def polar(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
-    """Polar: Standard Webhooks headers, the raw ``polar_whs_`` secret as the HMAC key."""
-    return delivery(
-        StandardWebhooks(secret=secret, raw_key=True, name="polar", **options),
-        retry_horizon=SVIX_RETRY_HORIZON,
-    )
-
-
-def gitlab_signed(*, secret: SecretSpec = None, **options: Any) -> StandardWebhooks:
-    """GitLab signing tokens (``whsec_``): Standard Webhooks headers."""
-    return StandardWebhooks(secret=secret, name="gitlab_signed", **options)
-
-
-#: Factories by registry name.
-FACTORIES: dict[str, Callable[..., Scheme]] = {
-    "standard_webhooks": standard_webhooks,
-    "svix": svix,
-    "clerk": clerk,
-    "resend": resend,
-    "polar": polar,
-    "gitlab_signed": gitlab_signed,
-}
+    if len(seed) != 32:
+        raise ValueError(f"an Ed25519 private key is a 32-byte seed, not {len(seed)} bytes")
+    return Ed25519PrivateKey.from_private_bytes(seed)

@@ -1,34 +1,33 @@
-"""URL-signed providers (Twilio, Square, Mandrill, Plivo, HubSpot v3).
+"""URL-signed providers: Twilio, Square, Mandrill, Plivo, HubSpot, Trello, Shopify's app proxy.
 
-These providers sign the public URL they called, so every scheme here sets
-``needs_url = True`` and the WSGI/ASGI adapters fill ``request.url``: the route's
-``public_url`` plus the request's query string, or a URL rebuilt from the ``Host``
-header and the server's scheme. ``X-Forwarded-Proto``/``X-Forwarded-Host`` count only
-when the peer is one of ``Guard(trusted_proxies=...)``. A request whose URL is empty
-(a scheme used outside the adapters without one) fails closed with ``BAD_REQUEST``.
+These providers sign the public URL they called, so the family sets ``needs_url`` and
+the WSGI/ASGI adapters fill ``request.url``: the route's ``public_url`` plus the
+request's query string, or a URL rebuilt from the ``Host`` header and the server's
+scheme. ``X-Forwarded-Proto``/``X-Forwarded-Host`` count only when the peer is one of
+``Guard(trusted_proxies=...)``. A request whose URL is empty fails closed (``BAD_REQUEST``).
 
 Rules shared by the family (stricter than the providers' SDKs, on purpose):
 
 - **Exactly one URL.** Twilio's SDK also accepts the signature computed with the
-  default port added or *any* port removed (``https://host:1234/x`` verifies a signature
-  made for ``https://host/x``); here the URL is used as is. Set the route's ``public_url``
-  to the URL exactly as entered in the provider's console (with ``:443`` only if you
-  typed it there). Nothing tries a list of URL variants (SECURITY.md section 1.17).
-- **URLs are ASCII.** A URL with non-ASCII characters is refused (``BAD_REQUEST``);
-  configure the percent-encoded / punycode form.
+  default port added or *any* port removed; here the URL is used as is. Set the route's
+  ``public_url`` to the URL exactly as entered in the provider's console. Nothing tries
+  a list of URL variants (SECURITY.md section 1.17).
+- **URLs are ASCII.** A URL with non-ASCII characters is refused (``BAD_REQUEST``).
 - **Form parameters are parsed from the raw body** (UTF-8, ``+`` is a space) only when
   the ``Content-Type`` is ``application/x-www-form-urlencoded``. A non-empty body that
-  the scheme cannot sign (JSON to Twilio without ``bodySHA256``, JSON to Mandrill or
-  Plivo) is refused with ``BAD_REQUEST``: it would otherwise reach the app unauthenticated.
+  the scheme cannot sign is refused with ``BAD_REQUEST``.
 - **Ambiguous forms are refused**: Twilio's SDK signs ``set(values)``, so ``a=1&a=1``
   and ``a=1`` share a signature: a repeated identical pair is ``BAD_REQUEST``. Mandrill
   (PHP ``$_POST``, the last value wins) refuses any repeated name.
-- No provider here signs a timestamp except HubSpot v3; the replay key is the matched
-  signature (the signed content), so a replay store refuses a captured copy.
 - Known limit of the providers' design: Twilio and Mandrill concatenate names and values
-  without separators, so ``ab=c`` and ``a=bc`` (or a query/form split moved by one
-  character) sign the same string. Such a re-split copy carries the *same* signature,
-  hence the same replay key: with replay protection on it is refused as a duplicate.
+  without separators, so ``ab=c`` and ``a=bc`` sign the same string. Such a re-split copy
+  carries the *same* signature, hence the same replay key: refused as a duplicate.
+
+Parameters (``Provider.spec``): ``canonical`` (how the request becomes the signed bytes:
+a ``Canonical`` from ``CANONICAL``), ``header`` (or ``query``: Shopify's app proxy signs
+into the query), ``algorithm``, ``encoding`` (``base64`` or ``hex``), ``hash`` (``hmac``,
+or ``prefixed``: HubSpot v1/v2's plain SHA-256 of secret + message), ``timestamp_header``
+(milliseconds, HubSpot v3), ``nonce_header`` and ``list`` (Plivo).
 """
 
 from __future__ import annotations
@@ -36,157 +35,64 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlparse, urlsplit, urlunparse
 
-from webhook_guard.core.keys import KeySet, Secret, compare
+from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
-from webhook_guard.core.scheme import (
-    Check,
-    Scheme,
-    SecretSpec,
-    WindowedScheme,
-    parse_timestamp,
-    single_header,
-)
+from webhook_guard.core.scheme import Check, single_header, try_keys
+from webhook_guard.core.signing import SignedRequest, guess_content_type
+from webhook_guard.core.timestamps import UNITS
 from webhook_guard.core.verdict import Reason
-from webhook_guard.exceptions import ConfigurationError
-
-__all__ = (
-    "FACTORIES",
-    "HubSpot",
-    "Mandrill",
-    "Plivo",
-    "Square",
-    "Twilio",
-    "hubspot",
-    "hubspot_uri",
-    "mandrill",
-    "plivo",
-    "square",
-    "twilio",
-    "twilio_json_url",
+from webhook_guard.providers._base import Family, Provider, now_or
+from webhook_guard.providers._parse import (
+    B64_OK,
+    MAX_PARAMS,
+    is_form,
+    is_hex,
+    one_query,
+    parse_form,
 )
 
-#: Most form parameters parsed from one body.
-MAX_PARAMS = 1000
+__all__ = ("CANONICAL", "BadRequest", "Mismatch", "URLSigned", "hubspot_uri", "twilio_json_url")
+
 #: Most signatures in one list (Plivo's comma-separated header).
 MAX_SIGNATURES = 8
-#: Longest single Base64 signature looked at (SHA-256 is 44 characters).
+#: Longest single signature looked at (Base64 SHA-256 is 44 characters, hex 64).
 _MAX_SIGNATURE = 128
-_B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_MAX_NONCE = 128
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_FORM = "application/x-www-form-urlencoded"
+_MISSING = Check(Reason.MISSING_SIGNATURE)
+_MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
+_BAD_REQUEST = Check(Reason.BAD_REQUEST)
+_BAD = Check(Reason.BAD_SIGNATURE)
 
 
-class _BadRequest(ValueError):
-    """Internal: the request cannot be canonicalised (answered with BAD_REQUEST)."""
+class BadRequest(ValueError):
+    """The request cannot be canonicalised (answered with ``BAD_REQUEST``)."""
 
 
-def _signature(headers: Headers, name: str) -> tuple[str | None, Reason | None]:
-    """One Base64 signature header: ``(value, None)`` or ``(None, reason)``."""
-    value, ok = single_header(headers, name)
-    if value is None:
-        return None, Reason.MISSING_SIGNATURE
-    if not ok or len(value) > _MAX_SIGNATURE or not _B64.fullmatch(value):
-        return None, Reason.MALFORMED_SIGNATURE
-    return value, None
+class Mismatch(ValueError):
+    """Signed content (Twilio's ``bodySHA256``) does not match the body."""
 
 
 def _url_bytes(url: str) -> bytes:
     if not url:
-        raise _BadRequest("no URL")
+        raise BadRequest("no URL")
     try:
         return url.encode("ascii")
     except UnicodeEncodeError:
-        raise _BadRequest("non-ASCII URL") from None
+        raise BadRequest("non-ASCII URL") from None
 
 
-def _is_form(headers: Headers) -> bool:
-    values = headers.getlist("content-type")
-    if len(values) != 1:
-        return False
-    return values[0].split(";", 1)[0].strip().lower() == _FORM
-
-
-def _parse_form(body: bytes) -> list[tuple[str, str]]:
-    """Form parameters in body order; ``_BadRequest`` when not UTF-8 or too many."""
-    try:
-        text = body.decode("utf-8")
-        return parse_qsl(
-            text,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_PARAMS,
-        )
-    except ValueError:  # UnicodeDecodeError is a ValueError
-        raise _BadRequest("unparseable form") from None
-
-
-def _b64mac(key: Secret, digest: str, message: bytes) -> bytes:
-    mac = key.hmac(digest)
-    mac.update(message)
-    return base64.b64encode(mac.digest())
-
-
-def _check_algorithm(name: str, algorithm: str, allowed: tuple[str, ...]) -> None:
-    if algorithm not in allowed:
-        raise ConfigurationError(
-            f"{name}: algorithm must be one of {', '.join(map(repr, allowed))}, not {algorithm!r}",
-            code="webhook_guard.E004",
-        )
-
-
-class _URLSigned(Scheme):
-    """Shared machinery: one Base64 HMAC header over ``message(request)``."""
-
-    needs_url = True
-    header = ""
-    algorithm = "sha256"
-
-    def message(self, request: WebhookRequest) -> bytes:
-        """The signed bytes; raises ``_BadRequest`` when they cannot be built."""
-        raise NotImplementedError
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        signature, problem = _signature(request.headers, self.header)
-        if signature is None:
-            return Check(problem or Reason.MALFORMED_SIGNATURE)
-        try:
-            message = self.message(request)
-        except _BadRequest:
-            return Check(Reason.BAD_REQUEST)
-        except _Mismatch:
-            return Check(Reason.BAD_SIGNATURE)
-        identity = None  # the MAC under the first key, whichever key matches
-        for key in keys:
-            expected = _b64mac(key, self.algorithm, message)
-            if identity is None:
-                identity = expected
-            if compare(expected, signature):
-                return Check(Reason.VERIFIED, key_id=key.key_id, replay_material=identity)
-        return Check(Reason.BAD_SIGNATURE)
-
-    def _sign_message(self, message: bytes, secret: str | bytes) -> str:
-        return _b64mac(Secret(secret, key_id="sign"), self.algorithm, message).decode("ascii")
-
-
-class _Mismatch(ValueError):
-    """Internal: signed content (Twilio's bodySHA256) does not match the body."""
-
-
-def _request(
-    body: bytes, url: str, *, method: str = "POST", content_type: str | None = None
-) -> WebhookRequest:
-    if not url:
-        raise ValueError("sign() needs url=: the public URL the provider calls")
-    headers = Headers([("Content-Type", content_type)] if content_type else [])
-    query = urlsplit(url).query
-    return WebhookRequest(method=method, path="/", headers=headers, body=body, query=query, url=url)
-
-
-# --------------------------------------------------------------------------- Twilio
+def _form(request: WebhookRequest) -> list[tuple[str, str]]:
+    if not is_form(request.headers):
+        raise BadRequest("unsigned body")
+    pairs = parse_form(request.body)
+    if pairs is None:
+        raise BadRequest("unparseable form")
+    return pairs
 
 
 def twilio_json_url(url: str, body: bytes) -> str:
@@ -195,303 +101,9 @@ def twilio_json_url(url: str, body: bytes) -> str:
     return f"{url}{'&' if urlsplit(url).query else '?'}bodySHA256={digest}"
 
 
-class Twilio(_URLSigned):
-    """``X-Twilio-Signature = Base64(HMAC-SHA1(auth token, url + sorted name+value))``.
-
-    Three shapes, chosen from the request, never from a header the sender controls alone:
-
-    - the URL carries ``bodySHA256`` (JSON bodies): the signature covers the URL only and
-      the query value must equal the hex SHA-256 of the raw body (exactly one such value);
-    - a form body (``application/x-www-form-urlencoded``): URL + every parameter sorted
-      by name then value, ``name + value`` without separators;
-    - no body (GET, status callbacks without parameters): the URL alone.
-    """
-
-    name = "twilio"
-    header = "X-Twilio-Signature"
-
-    def __init__(self, *, secret: SecretSpec, algorithm: str = "sha1") -> None:
-        super().__init__(secret=secret)
-        self.algorithm = algorithm
-        self.validate()
-
-    def validate(self) -> None:
-        _check_algorithm(self.name, self.algorithm, ("sha1", "sha256"))
-
-    def message(self, request: WebhookRequest) -> bytes:
-        url = _url_bytes(request.url)
-        hashes = [
-            v
-            for k, v in parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
-            if k == "bodySHA256"
-        ]
-        if hashes:
-            if len(hashes) != 1 or not _HEX64.fullmatch(hashes[0]):
-                raise _BadRequest("bodySHA256")
-            if not compare(hashlib.sha256(request.body).hexdigest().encode("ascii"), hashes[0]):
-                raise _Mismatch
-            return url
-        if request.body and _is_form(request.headers):
-            pairs = _parse_form(request.body)
-            if len(set(pairs)) != len(pairs):
-                raise _BadRequest("repeated identical parameter")
-            return url + "".join(k + v for k, v in sorted(pairs)).encode("utf-8")
-        if request.body:
-            raise _BadRequest("unsigned body")
-        return url
-
-    def sign(
-        self,
-        body: bytes,
-        *,
-        secret: str | bytes,
-        timestamp: float | None = None,
-        url: str = "",
-        content_type: str | None = None,
-    ) -> dict[str, str]:
-        """The ``X-Twilio-Signature`` header for ``body`` sent to ``url``.
-
-        A URL with ``bodySHA256`` (see ``twilio_json_url``) signs the URL only; otherwise a
-        non-empty body is a form. ``timestamp`` is ignored (Twilio signs none).
-        """
-        if content_type is None:
-            content_type = _FORM if body and "bodySHA256=" not in url else "application/json"
-        message = self.message(_request(body, url, content_type=content_type))
-        return {self.header: self._sign_message(message, secret)}
-
-
-def twilio(*, secret: SecretSpec, algorithm: str = "sha1") -> Twilio:
-    """Twilio webhooks (Voice, Messaging, Studio, status callbacks...).
-
-    :param secret: the account Auth Token (or a SharedKey secret) reference(s).
-    :param algorithm: ``"sha1"`` (the Auth Token signature, default) or ``"sha256"``
-        (SharedKey signing with ``algorithm=HMAC_SHA256``). One algorithm per route; the
-        ``X-Twilio-Webhooks-Signature-Settings`` header cannot change it.
-    """
-    return Twilio(secret=secret, algorithm=algorithm)
-
-
-# --------------------------------------------------------------------------- Square
-
-
-class Square(_URLSigned):
-    """``x-square-hmacsha256-signature = Base64(HMAC-SHA256(key, notification URL + body))``."""
-
-    #: Square retries a failed notification for up to 72 hours (the same body: no
-    #: timestamp is signed, so the body's MAC identifies the retries).
-    retry_horizon = 72 * 3600.0
-
-    name = "square"
-
-    def __init__(self, *, secret: SecretSpec, algorithm: str = "sha256") -> None:
-        super().__init__(secret=secret)
-        self.algorithm = algorithm
-        self.validate()
-
-    def validate(self) -> None:
-        _check_algorithm(self.name, self.algorithm, ("sha256", "sha1"))
-        self.header = (
-            "x-square-hmacsha256-signature" if self.algorithm == "sha256" else "x-square-signature"
-        )
-
-    def message(self, request: WebhookRequest) -> bytes:
-        return _url_bytes(request.url) + request.body
-
-    def sign(
-        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None, url: str = ""
-    ) -> dict[str, str]:
-        """The signature header for ``body`` delivered to ``url`` (the notification URL)."""
-        return {self.header: self._sign_message(self.message(_request(body, url)), secret)}
-
-
-def square(*, secret: SecretSpec, algorithm: str = "sha256") -> Square:
-    """Square webhooks. Set the route's ``public_url`` to the subscription's notification URL.
-
-    :param secret: the subscription's signature key reference(s).
-    :param algorithm: ``"sha256"`` (``x-square-hmacsha256-signature``, default) or the
-        legacy ``"sha1"`` (``x-square-signature``) *instead*, never as a fallback.
-    """
-    return Square(secret=secret, algorithm=algorithm)
-
-
-# --------------------------------------------------------------------------- Mandrill
-
-
-class Mandrill(_URLSigned):
-    """``X-Mandrill-Signature = Base64(HMAC-SHA1(webhook key, url + sorted name+value))``."""
-
-    name = "mandrill"
-    header = "X-Mandrill-Signature"
-    algorithm = "sha1"
-
-    def __init__(self, *, secret: SecretSpec, answer_head: bool = False) -> None:
-        super().__init__(secret=secret)
-        self.answer_head = bool(answer_head)
-
-    def message(self, request: WebhookRequest) -> bytes:
-        url = _url_bytes(request.url)
-        if not request.body:
-            return url
-        if not _is_form(request.headers):
-            raise _BadRequest("unsigned body")
-        pairs = _parse_form(request.body)
-        names = [k for k, _ in pairs]
-        if len(set(names)) != len(names):
-            raise _BadRequest("repeated parameter")
-        return url + "".join(k + v for k, v in sorted(pairs)).encode("utf-8")
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        if (
-            self.answer_head
-            and request.method == "HEAD"
-            and not request.body
-            and not request.headers.getlist(self.header)
-        ):
-            # Mandrill's unsigned "does this URL exist" probe when a webhook is added.
-            return Check(Reason.VERIFIED, details={"handshake": "head"}, response=(200, (), b""))
-        return super().check(request, keys, now)
-
-    def sign(
-        self, body: bytes, *, secret: str | bytes, timestamp: float | None = None, url: str = ""
-    ) -> dict[str, str]:
-        """The ``X-Mandrill-Signature`` header for a form ``body`` posted to ``url``."""
-        message = self.message(_request(body, url, content_type=_FORM))
-        return {self.header: self._sign_message(message, secret)}
-
-
-def mandrill(*, secret: SecretSpec, answer_head: bool = False) -> Mandrill:
-    """Mailchimp Transactional (Mandrill) webhooks.
-
-    :param secret: the webhook's key reference(s).
-    :param answer_head: answer Mandrill's unsigned ``HEAD`` probe (sent when a webhook is
-        added) with an empty 200 from the guard itself, without calling the app. Off by
-        default: the verdict of that probe says ``verified`` although nothing is signed.
-    """
-    return Mandrill(secret=secret, answer_head=answer_head)
-
-
-# --------------------------------------------------------------------------- Plivo
-
-
-class Plivo(_URLSigned):
-    """Plivo V3: ``X-Plivo-Signature-V3`` (comma-separated list) and ``-V3-Nonce``.
-
-    ``signature = Base64(HMAC-SHA256(auth token, base + "." + nonce))`` where, as in
-    ``plivo.utils.signature_v3``: ``base`` is ``scheme://host/path`` plus, for GET,
-    ``"?" + sorted(k=v)`` of the decoded query; for POST, ``"?"`` then the sorted query
-    (and ``"."`` if both exist) then the sorted form parameters as ``name + value``.
-    """
-
-    name = "plivo"
-    header = "X-Plivo-Signature-V3"
-    nonce_header = "X-Plivo-Signature-V3-Nonce"
-    _MAX_NONCE = 128
-
-    def message(self, request: WebhookRequest) -> bytes:
-        raise NotImplementedError  # check() is overridden: the header is a list
-
-    @staticmethod
-    def _grouped(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-        groups: dict[str, list[str]] = {}
-        for k, v in pairs:
-            groups.setdefault(k, []).append(v)
-        return [(k, sorted(groups[k])) for k in sorted(groups)]
-
-    def base(self, request: WebhookRequest) -> bytes:
-        _url_bytes(request.url)
-        parsed = urlparse(request.url)
-        base = urlunparse((parsed.scheme, parsed.netloc, parsed.path, "", "", ""))
-        try:
-            query = parse_qsl(
-                parsed.query, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS
-            )
-        except ValueError:
-            raise _BadRequest("query") from None
-        sorted_query = "&".join(f"{k}={v}" for k, vs in self._grouped(query) for v in vs)
-        if request.method == "GET":
-            if request.body:
-                raise _BadRequest("unsigned body")
-            return (base + ("?" + sorted_query if sorted_query else "")).encode("utf-8")
-        if request.method != "POST":
-            raise _BadRequest("method")
-        params: list[tuple[str, str]] = []
-        if request.body:
-            if not _is_form(request.headers):
-                raise _BadRequest("unsigned body")
-            params = _parse_form(request.body)
-        if sorted_query or params:
-            base += "?" + sorted_query
-        if sorted_query and params:
-            base += "."
-        base += "".join(k + v for k, vs in self._grouped(params) for v in vs)
-        return base.encode("utf-8")
-
-    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        raw, ok = single_header(request.headers, self.header)
-        if raw is None:
-            return Check(Reason.MISSING_SIGNATURE)
-        if not ok:
-            return Check(Reason.MALFORMED_SIGNATURE)
-        candidates = raw.split(",")
-        if len(candidates) > MAX_SIGNATURES or not all(
-            len(c) <= _MAX_SIGNATURE and _B64.fullmatch(c) for c in candidates
-        ):
-            return Check(Reason.MALFORMED_SIGNATURE)
-        nonce, nonce_ok = single_header(request.headers, self.nonce_header)
-        if not nonce or not nonce_ok or len(nonce) > self._MAX_NONCE or not nonce.isascii():
-            return Check(Reason.MALFORMED_SIGNATURE if nonce else Reason.MISSING_SIGNATURE)
-        try:
-            message = self.base(request) + b"." + nonce.encode("ascii")
-        except _BadRequest:
-            return Check(Reason.BAD_REQUEST)
-        identity = None  # the MAC under the first key: the same for any subset of signatures
-        for key in keys:
-            expected = _b64mac(key, "sha256", message)
-            if identity is None:
-                identity = expected
-            # Every candidate is compared (no early exit on the attacker's list order).
-            hits = [compare(expected, c) for c in candidates]
-            if any(hits):
-                return Check(
-                    Reason.VERIFIED, key_id=key.key_id, replay_material=identity, message_id=nonce
-                )
-        return Check(Reason.BAD_SIGNATURE)
-
-    def sign(
-        self,
-        body: bytes,
-        *,
-        secret: str | bytes,
-        timestamp: float | None = None,
-        url: str = "",
-        nonce: str = "12345678901234567890",
-        method: str = "POST",
-    ) -> dict[str, str]:
-        """The V3 headers for a form ``body`` sent to ``url`` with ``method``."""
-        request = _request(body, url, method=method, content_type=_FORM)
-        message = self.base(request) + b"." + nonce.encode("ascii")
-        return {self.header: self._sign_message(message, secret), self.nonce_header: nonce}
-
-
-def plivo(*, secret: SecretSpec) -> Plivo:
-    """Plivo callbacks, signature V3 (form POSTs and GETs).
-
-    :param secret: the (sub)account Auth Token reference(s).
-    """
-    return Plivo(secret=secret)
-
-
-# --------------------------------------------------------------------------- HubSpot
-
-
 #: HubSpot's list of escapes decoded in the URI before signing; every other escape
 #: (``%20``, ``%26``, ``%25``...) stays as sent. One pass, so ``%253A`` stays ``%253A``.
 _HUBSPOT_DECODE = re.compile(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)", re.IGNORECASE)
-
-
-def _millis(raw: str) -> float | None:
-    millis = parse_timestamp(raw)
-    return None if millis is None else millis / 1000
 
 
 def hubspot_uri(url: str) -> str:
@@ -499,48 +111,237 @@ def hubspot_uri(url: str) -> str:
     return _HUBSPOT_DECODE.sub(lambda m: chr(int(m.group(1), 16)), url)
 
 
-class HubSpot(WindowedScheme):
-    """HubSpot v3: ``X-HubSpot-Signature-v3 = Base64(HMAC-SHA256(client secret,
-    method + uri + body + timestamp))`` with ``X-HubSpot-Request-Timestamp`` in ms.
+# -- how each provider turns a request into the signed bytes ------------------------------------
+# (request, the signed extra value: HubSpot's timestamp, Plivo's nonce) -> bytes; raises
+# BadRequest or Mismatch.
 
-    ``uri`` is the public URL with HubSpot's listed escapes decoded (``hubspot_uri``), as
-    HubSpot's docs specify; the Python SDK decodes nothing, so both agree only on URLs
-    without those escapes. Timestamps are refused in both directions (the SDK only
-    refuses old ones)."""
+Canonical = Callable[[WebhookRequest, str], bytes]
 
-    name = "hubspot"
+
+def _twilio(request: WebhookRequest, extra: str) -> bytes:
+    """URL + every form parameter sorted by name then value as ``name + value``; a URL
+    with ``bodySHA256`` (JSON bodies) signs the URL only and the hash must match."""
+    url = _url_bytes(request.url)
+    # The parameter appears decoded only if it is written out or escaped: parse only then.
+    query = urlsplit(request.url).query if "bodySHA256" in request.url or "%" in request.url else ""
+    hashes = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "bodySHA256"]
+    if hashes:
+        if len(hashes) != 1 or not _HEX64.fullmatch(hashes[0]):
+            raise BadRequest("bodySHA256")
+        if hashlib.sha256(request.body).hexdigest() != hashes[0]:
+            raise Mismatch
+        return url
+    if request.body and is_form(request.headers):
+        pairs = _form(request)
+        if len(set(pairs)) != len(pairs):
+            raise BadRequest("repeated identical parameter")
+        return url + "".join(k + v for k, v in sorted(pairs)).encode("utf-8")
+    if request.body:
+        raise BadRequest("unsigned body")
+    return url
+
+
+def _mandrill(request: WebhookRequest, extra: str) -> bytes:
+    """URL + the POST parameters sorted by name as ``name + value``; no repeated name."""
+    url = _url_bytes(request.url)
+    if not request.body:
+        return url
+    pairs = _form(request)
+    names = [k for k, _ in pairs]
+    if len(set(names)) != len(names):
+        raise BadRequest("repeated parameter")
+    return url + "".join(k + v for k, v in sorted(pairs)).encode("utf-8")
+
+
+def _url_body(request: WebhookRequest, extra: str) -> bytes:
+    """The notification URL then the raw body (Square)."""
+    return _url_bytes(request.url) + request.body
+
+
+def _body_url(request: WebhookRequest, extra: str) -> bytes:
+    """The raw body then the callback URL (Trello)."""
+    return request.body + _url_bytes(request.url)
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for k, v in pairs:
+        groups.setdefault(k, []).append(v)
+    return [(k, sorted(groups[k])) for k in sorted(groups)]
+
+
+def _plivo(request: WebhookRequest, nonce: str) -> bytes:
+    """As ``plivo.utils.signature_v3``: ``scheme://host/path`` plus, for GET, ``"?" +
+    sorted(k=v)`` of the decoded query; for POST, ``"?"`` then the sorted query (and
+    ``"."`` if both exist) then the sorted form parameters as ``name + value``; then
+    ``"." + nonce``."""
+    _url_bytes(request.url)
+    parsed = urlparse(request.url)
+    base = urlunparse((parsed.scheme, parsed.netloc, parsed.path, "", "", ""))
+    try:
+        query = parse_qsl(
+            parsed.query, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS
+        )
+    except ValueError:
+        raise BadRequest("query") from None
+    sorted_query = "&".join(f"{k}={v}" for k, vs in _grouped(query) for v in vs)
+    if request.method == "GET":
+        if request.body:
+            raise BadRequest("unsigned body")
+        base += "?" + sorted_query if sorted_query else ""
+    elif request.method == "POST":
+        params = _form(request) if request.body else []
+        if sorted_query or params:
+            base += "?" + sorted_query
+        if sorted_query and params:
+            base += "."
+        base += "".join(k + v for k, vs in _grouped(params) for v in vs)
+    else:
+        raise BadRequest("method")
+    return base.encode("utf-8") + b"." + nonce.encode("ascii")
+
+
+def _hubspot_v3(request: WebhookRequest, raw_ts: str) -> bytes:
+    """method + URI (listed escapes decoded) + body + timestamp (milliseconds)."""
+    try:
+        method = request.method.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadRequest("method") from None
+    return method + _url_bytes(hubspot_uri(request.url)) + request.body + raw_ts.encode("ascii")
+
+
+def _hubspot_v2(request: WebhookRequest, extra: str) -> bytes:
+    """method + URI + body (signed with the client secret in front, not an HMAC)."""
+    try:
+        method = request.method.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadRequest("method") from None
+    return method + _url_bytes(request.url) + request.body
+
+
+def _body(request: WebhookRequest, extra: str) -> bytes:
+    """The raw body (HubSpot v1: the client secret in front, not an HMAC)."""
+    return request.body
+
+
+def _shopify_proxy(request: WebhookRequest, extra: str) -> bytes:
+    """Every query parameter except ``signature``, sorted by name, rendered ``name=value``
+    with repeated names joined by ``,`` and no separator between pairs (values decoded)."""
+    try:
+        pairs = parse_qsl(
+            request.query, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS
+        )
+    except ValueError:
+        raise BadRequest("query") from None
+    groups: dict[str, list[str]] = {}
+    for k, v in pairs:
+        if k != "signature":
+            groups.setdefault(k, []).append(v)
+    return "".join(f"{k}={','.join(groups[k])}" for k in sorted(groups)).encode("utf-8")
+
+
+#: Canonical forms by name (``Provider.spec["canonical"]``).
+CANONICAL: dict[str, Canonical] = {
+    "twilio": _twilio,
+    "mandrill": _mandrill,
+    "url_body": _url_body,
+    "body_url": _body_url,
+    "plivo": _plivo,
+    "hubspot_v3": _hubspot_v3,
+    "hubspot_v2": _hubspot_v2,
+    "body": _body,
+    "shopify_proxy": _shopify_proxy,
+}
+
+
+class URLSigned(Family):
+    """A signature over the public URL and the request (see the module docstring)."""
+
     needs_url = True
-    header = "X-HubSpot-Signature-v3"
-    timestamp_header = "X-HubSpot-Request-Timestamp"
 
-    @staticmethod
-    def _message(method: str, url: str, body: bytes, raw_ts: str) -> bytes:
-        uri = _url_bytes(hubspot_uri(url))
-        return method.encode("ascii") + uri + body + raw_ts.encode("ascii")
+    def configure(self, options: dict[str, Any]) -> None:
+        spec = self.spec
+        self.header: str | None = spec.get("header")
+        self.query: str | None = spec.get("query")
+        self.algorithm: str = spec.get("algorithm", "sha256")
+        self.encoding: str = spec.get("encoding", "base64")
+        self.timestamp_header: str | None = spec.get("timestamp_header")
+        self.nonce_header: str | None = spec.get("nonce_header")
+        self.content_type: str | None = spec.get("content_type")
+        self._list = bool(spec.get("list", False))
+        self._canonical = CANONICAL[spec["canonical"]]
+        self._prefixed = spec.get("hash", "hmac") == "prefixed"
+        self.needs_url = spec.get("url", True)
+        if self.timestamp_header is not None:
+            self.timestamp_unit = "ms"
+        algorithm, hex_, prefixed = self.algorithm, self.encoding == "hex", self._prefixed
+        self._hex_length = hashlib.new(algorithm).digest_size * 2 if hex_ else 0
+
+        def expected(key: Secret, message: bytes) -> str:
+            if prefixed:  # HubSpot v1/v2: a plain hash of secret + message
+                digest = hashlib.new(algorithm, key.value + message).digest()
+            else:
+                digest = key.mac(algorithm, message)
+            return digest.hex() if hex_ else base64.b64encode(digest).decode("ascii")
+
+        self._expected = expected
+
+    @classmethod
+    def unit_of(cls, row: Provider[Any], options: Mapping[str, Any]) -> str:
+        return "ms" if row.spec.get("timestamp_header") else "s"
+
+    def signature_present(self, request: WebhookRequest) -> bool:
+        if self.header is None:
+            return "signature=" in request.query
+        return bool(request.headers.getlist(self.header))
+
+    def _received(self, request: WebhookRequest) -> str | list[str] | Check:
+        if self.query is not None:
+            value, ok = one_query(request, self.query)
+        else:
+            value, ok = single_header(request.headers, self.header or "")
+        if value is None:
+            return _MISSING
+        if not ok:
+            return _MALFORMED
+        candidates = value.split(",") if self._list else [value]
+        if len(candidates) > MAX_SIGNATURES:
+            return _MALFORMED
+        for candidate in candidates:
+            if len(candidate) > _MAX_SIGNATURE:
+                return _MALFORMED
+            if self._hex_length:
+                if not is_hex(candidate, self._hex_length):
+                    return _MALFORMED
+            elif not B64_OK(candidate):
+                return _MALFORMED
+        return candidates if self._list else candidates[0]
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        signature, problem = _signature(request.headers, self.header)
-        if signature is None:
-            return Check(problem or Reason.MALFORMED_SIGNATURE)
-        stamp = self.fresh(request.headers, self.timestamp_header, _millis, now)
-        if isinstance(stamp, Check):
-            return stamp
-        raw_ts, _ = stamp
-        millis = int(raw_ts)
+        received = self._received(request)
+        if isinstance(received, Check):
+            return received
+        extra = ""
+        timestamp = None
+        message_id = None
+        if self.nonce_header is not None:
+            nonce, ok = single_header(request.headers, self.nonce_header)
+            if not nonce or not ok or len(nonce) > _MAX_NONCE or not nonce.isascii():
+                return _MALFORMED if nonce else _MISSING
+            extra = message_id = nonce
+        if self.timestamp_header is not None:
+            stamp = self._window.read(request.headers, self.timestamp_header, UNITS["ms"], now)  # type: ignore[union-attr]
+            if isinstance(stamp, Reason):
+                return Check(stamp)
+            extra = stamp[0]
+            timestamp = int(extra)
         try:
-            message = self._message(request.method, request.url, request.body, raw_ts)
-        except (_BadRequest, UnicodeEncodeError):
-            return Check(Reason.BAD_REQUEST)
-        identity = None  # the MAC under the first key, whichever key matches
-        for key in keys:
-            expected = _b64mac(key, "sha256", message)
-            if identity is None:
-                identity = expected
-            if compare(expected, signature):
-                return Check(
-                    Reason.VERIFIED, key_id=key.key_id, replay_material=identity, timestamp=millis
-                )
-        return Check(Reason.BAD_SIGNATURE)
+            message = self._canonical(request, extra)
+        except BadRequest:
+            return _BAD_REQUEST
+        except Mismatch:
+            return _BAD
+        return try_keys(keys, self._expected, message, received, timestamp, message_id)
 
     def sign(
         self,
@@ -548,39 +349,39 @@ class HubSpot(WindowedScheme):
         *,
         secret: str | bytes,
         timestamp: float | None = None,
-        url: str = "",
+        url: str | None = None,
         method: str = "POST",
-    ) -> dict[str, str]:
-        """The v3 headers for ``body`` sent with ``method`` to ``url`` (``timestamp`` in s)."""
-        if timestamp is None:
-            raise ValueError("hubspot: sign() needs a timestamp")
-        if not url:
-            raise ValueError("hubspot: sign() needs url=: the public URL HubSpot calls")
-        raw_ts = str(int(timestamp * 1000))
-        mac = _b64mac(
-            Secret(secret, key_id="sign"), "sha256", self._message(method, url, body, raw_ts)
-        )
-        return {self.header: mac.decode("ascii"), self.timestamp_header: raw_ts}
+        content_type: str | None = None,
+        nonce: str = "12345678901234567890",
+    ) -> SignedRequest:
+        """The request for ``body`` sent with ``method`` to ``url`` (the public URL);
+        ``timestamp`` in seconds (HubSpot v3 sends milliseconds)."""
+        if not url and self.needs_url:
+            raise ValueError(f"{self.name}: sign() needs url=: the public URL the provider calls")
+        url = url or ""
+        kind = content_type
+        if kind is None and body:  # what the canonical form is computed for
+            json_url = "bodySHA256=" in url
+            kind = self.content_type or (
+                "application/json" if json_url else guess_content_type(body, form=True)
+            )
+        headers = Headers([("Content-Type", kind)] if kind else [])
+        query = urlsplit(url).query
+        request = WebhookRequest(method, "/", headers, body, query, url)
+        out: dict[str, str] = {}
+        extra = ""
+        if self.nonce_header is not None:
+            extra = nonce
+            out[self.nonce_header] = nonce
+        if self.timestamp_header is not None:
+            extra = str(int(now_or(timestamp) * 1000))
+            out[self.timestamp_header] = extra
+        signature = self._expected(Secret(secret, key_id="sign"), self._canonical(request, extra))
+        if self.query is not None:
+            query = f"{query}&{self.query}={signature}" if query else f"{self.query}={signature}"
+            url = url.split("?", 1)[0] + "?" + query if url else ""
+        else:
+            out[self.header or ""] = signature
+        sent = {"Content-Type": content_type} if content_type else {}  # named by the caller
+        return SignedRequest({**sent, **out}, body, query, url, method)
 
-
-def hubspot(
-    *, secret: SecretSpec, window: float = 300.0, future_window: float | None = None
-) -> HubSpot:
-    """HubSpot v3 signatures (webhooks, CRM cards, workflow actions).
-
-    :param secret: the app's client secret reference(s).
-    :param window: seconds a timestamp may be old (HubSpot: 5 minutes).
-    :param future_window: seconds it may be ahead (default: ``window``; HubSpot's SDK does
-        not check this direction at all).
-    """
-    return HubSpot(secret=secret, window=window, future_window=future_window)
-
-
-#: Factories by registry name.
-FACTORIES: dict[str, Callable[..., Scheme]] = {
-    "twilio": twilio,
-    "square": square,
-    "mandrill": mandrill,
-    "plivo": plivo,
-    "hubspot": hubspot,
-}
