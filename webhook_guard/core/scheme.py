@@ -193,8 +193,9 @@ class Scheme(abc.ABC):
     #: the refusal itself (Xero's "intent to receive" wants a 401 with an empty body) set
     #: this to False; the status and the logged reason are unchanged.
     refusal_body: bool = True
-    #: The status of authentication failures when the route sets none (None: 401).
-    refusal_status: int | None = None
+    #: The status of authentication failures when the route sets none (None: 401), or
+    #: one per reason (the reasons it does not name: 401).
+    refusal_status: int | Mapping[Reason, int] | None = None
     #: Where the provider's event id sits in the signed JSON body (a key path such as
     #: ``("id",)`` for Stripe or ``("event", "id")`` for PagerDuty). After verification
     #: it becomes the verdict's ``message_id`` and the replay key, so the provider's
