@@ -22,6 +22,7 @@ from webhook_guard.providers.asymmetric import Asymmetric
 from webhook_guard.providers.embedded import Adyen, Mailgun
 from webhook_guard.providers.feishu_events import Feishu
 from webhook_guard.providers.jws import JWS
+from webhook_guard.providers.sns import SNS
 from webhook_guard.providers.standard import StandardWebhooks
 from webhook_guard.providers.template import TemplateHMAC
 from webhook_guard.providers.tencent import Tencent
@@ -63,6 +64,8 @@ def _message_identity(scheme: Scheme) -> str:
         return "none (nothing signed)"
     if isinstance(scheme, Adyen):
         return "signed (`pspReference`, `eventCode`, `success`) of the items"
+    if isinstance(scheme, SNS):
+        return "signed `MessageId` (kept on retries)"
     if isinstance(scheme, JWS):
         return "the signed JWS (identical retries)"
     if isinstance(scheme, URLSigned) and scheme._prefixed:
@@ -85,7 +88,7 @@ def _message_identity(scheme: Scheme) -> str:
 def _duration(seconds: float) -> str:
     if seconds % 86400 == 0 and seconds >= 2 * 86400:
         return f"{int(seconds // 86400)} d"
-    if seconds >= 3600:
+    if seconds >= 3600 and seconds % 900 == 0:
         return f"{seconds / 3600:g} h"
     return f"{seconds / 60:g} min"
 

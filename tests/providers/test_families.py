@@ -49,6 +49,8 @@ bodies = st.binary(max_size=200)
 def scheme_and_keys(name: str) -> tuple[Any, KeySet]:
     c = case(name)
     scheme = REGISTRY[name](secret=c.secret, **c.options)
+    if isinstance(c.secret, Mapping):  # key id -> value (AWS SNS: certificate URL -> PEM)
+        return scheme, KeySet(Secret(v, key_id=k) for k, v in c.secret.items())
     secrets = c.secret if isinstance(c.secret, (list, tuple)) else [c.secret]
     return scheme, KeySet(Secret(s, key_id=f"k{i}") for i, s in enumerate(secrets))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import webhook_guard.providers
@@ -32,6 +32,7 @@ from webhook_guard.core.scheme import Scheme
 from webhook_guard.core.signing import guess_content_type
 from webhook_guard.core.verdict import VERDICT_KEY
 from webhook_guard.providers import REGISTRY, names
+from webhook_guard.providers.sns import TEST_CERT_URL, TEST_TOPIC, self_signed_certificate
 from webhook_guard.testing import FrozenClock, SignedRequest, build_wsgi_environ
 
 NOW = 1_790_000_000.0
@@ -48,6 +49,8 @@ AIRTABLE_KEY = base64.b64encode(b"\x01airtable mac secret\xff").decode()
 AES_KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
 
 _ED = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+_RSA_OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 _EC = ec.derive_private_key(0x5EC12E7, ec.SECP256R1())
 _EC_OTHER = ec.derive_private_key(0x0DD, ec.SECP256R1())
 
@@ -67,7 +70,7 @@ def _ec_b64(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.b64encode(der).decode()
 
 
-def _pem(key: ec.EllipticCurvePrivateKey) -> str:
+def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -121,6 +124,14 @@ _WXML = b"<xml><ToUserName>toUser</ToUserName><Content>hi</Content></xml>"
 
 CASES: dict[str, Case] = {
     "adyen": Case(ADYEN_KEY, wrong="00" * 32, body=_ADYEN_BODY, body_signed=False),
+    # AWS SNS: the route pins the signing key's certificate under the URL sign() names.
+    "aws_sns": Case(
+        {TEST_CERT_URL: self_signed_certificate(_pem(_RSA))},  # type: ignore[arg-type]
+        signing=_pem(_RSA),
+        wrong=_pem(_RSA_OTHER),
+        options={"topics": [TEST_TOPIC]},
+        body_signed=False,  # only the named fields are signed (UnsubscribeURL is not)
+    ),
     "airtable": Case(AIRTABLE_KEY, wrong=base64.b64encode(b"nope").decode()),
     "clerk": Case(WHSEC, wrong=OTHER_WHSEC),
     "dingtalk": Case(body_signed=False),

@@ -300,7 +300,7 @@ class Family(Scheme):
         format (a public key, a Base64 key); references are checked when the guard
         resolves them."""
         spec: Any = self.secret
-        values: Any = spec.values() if isinstance(spec, Mapping) else spec
+        values: Any = list(spec.values()) if isinstance(spec, Mapping) else spec
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, Mapping)):
             values = [values]
         values = list(values)

@@ -13,6 +13,7 @@ Every public name here is a provider: ``webhook_guard.providers`` exports them a
 from __future__ import annotations
 
 from webhook_guard.core.scheme import Credential
+from webhook_guard.core.verdict import Reason as _Reason
 from webhook_guard.providers._base import DAY, HOUR, MIB
 from webhook_guard.providers._base import Provider as _Provider
 from webhook_guard.providers.asymmetric import Asymmetric as _Asymmetric
@@ -27,6 +28,8 @@ from webhook_guard.providers.handshakes import TwitchChallenge as _TwitchChallen
 from webhook_guard.providers.handshakes import ZoomValidation as _ZoomValidation
 from webhook_guard.providers.jws import JWS as _JWS
 from webhook_guard.providers.siglist import SignatureList as _SignatureList
+from webhook_guard.providers.sns import SNS as _SNS
+from webhook_guard.providers.sns import SNSConfirmation as _SNSConfirmation
 from webhook_guard.providers.standard import StandardWebhooks as _StandardWebhooks
 from webhook_guard.providers.subscriptions import HeaderEcho as _HeaderEcho
 from webhook_guard.providers.subscriptions import HeadProbe as _HeadProbe
@@ -981,6 +984,24 @@ netlify = _Provider(
     algorithm='JWS HS256 (only) with `iss: "netlify"` and `sha256` = hex SHA-256 of the body',
     notes="`alg` other than HS256 (`none` included) refused",
     oracle="PyJWT (both ways)",
+)  # fmt: skip
+
+# ================================================================================= SNS
+
+aws_sns = _Provider(
+    "aws_sns",
+    _SNS,
+    title="AWS SNS (HTTP/S subscriptions)",
+    docs="https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
+    window=3900.0,  # Timestamp is the publish time; SNS retries for at most 3600 s
+    future_window=300.0,
+    retry_horizon=3900.0,
+    refusal_status={_Reason.NO_ACTIVE_KEY: 503},  # a certificate still being fetched: SNS retries 5xx
+    handshake=_SNSConfirmation(option="confirm_subscription", default=False),
+    headers="none: body `Signature`, `SignatureVersion`, `SigningCertURL` (JSON, sent as text/plain)",
+    algorithm="RSA PKCS#1 v1.5 SHA-1 (v1) or SHA-256 (v2) over the canonical `name\\nvalue\\n` string, certificate at `SigningCertURL`",
+    notes="`topics=` required; certificates fetched in the background from `https://sns.<region>.amazonaws.com[.cn]/*.pem` only (or pinned: `secret={url: ...}`); `body_signed=False`: trust `details[\"signed\"]`",
+    oracle="real SNS messages (published) verified with AWS's certificate; `cryptography`",
 )  # fmt: skip
 
 # ============================================================================== tokens
