@@ -95,7 +95,7 @@ def test_provider_table_matches_registry() -> None:
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 2 and cells[1].startswith("`"):
-            listed.update(re.findall(r"`([a-z_]+)`", cells[1]))
+            listed.update(re.findall(r"`([a-z][a-z0-9_]*)`", cells[1]))
     assert listed == set(providers.names())
 
 

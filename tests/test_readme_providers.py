@@ -19,12 +19,14 @@ from webhook_guard.core.guard import DEFAULT_MAX_BODY, Engine
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.providers import REGISTRY
 from webhook_guard.providers.asymmetric import Asymmetric
-from webhook_guard.providers.embedded import Mailgun
+from webhook_guard.providers.embedded import Adyen, Mailgun
 from webhook_guard.providers.feishu_events import Feishu
+from webhook_guard.providers.jws import JWS
+from webhook_guard.providers.sns import SNS
 from webhook_guard.providers.standard import StandardWebhooks
 from webhook_guard.providers.template import TemplateHMAC
 from webhook_guard.providers.tencent import Tencent
-from webhook_guard.providers.tokens import Token
+from webhook_guard.providers.tokens import BodyToken, Token
 from webhook_guard.providers.urlsigned import URLSigned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -58,8 +60,16 @@ def dedupe_key(scheme: Scheme) -> str:
 
 
 def _message_identity(scheme: Scheme) -> str:
-    if isinstance(scheme, Token):
+    if isinstance(scheme, (Token, BodyToken)):
         return "none (nothing signed)"
+    if isinstance(scheme, Adyen):
+        return "signed (`pspReference`, `eventCode`, `success`) of the items"
+    if isinstance(scheme, SNS):
+        return "signed `MessageId` (kept on retries)"
+    if isinstance(scheme, JWS):
+        return "the signed JWS (identical retries)"
+    if isinstance(scheme, URLSigned) and scheme._prefixed:
+        return "hash of the signed bytes (identical retries)"
     if isinstance(scheme, TemplateHMAC) and scheme._identity == "timestamp":
         return "signed (timestamp, sign) pair"
     if isinstance(scheme, Mailgun):
@@ -78,7 +88,7 @@ def _message_identity(scheme: Scheme) -> str:
 def _duration(seconds: float) -> str:
     if seconds % 86400 == 0 and seconds >= 2 * 86400:
         return f"{int(seconds // 86400)} d"
-    if seconds >= 3600:
+    if seconds >= 3600 and seconds % 900 == 0:
         return f"{seconds / 3600:g} h"
     return f"{seconds / 60:g} min"
 

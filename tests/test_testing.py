@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.providers.helpers import guard_for
 from tests.providers.test_registry import CASES, NOW, PATH, PUBLIC_URL, Case, case
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.verdict import VERDICT_KEY
@@ -46,7 +47,7 @@ def send(guard: Guard, signed: SignedRequest) -> tuple[int, bytes, list[tuple[by
 
 def route_guard(name: str, c: Case, *, secret: Any = None) -> Guard:
     scheme = REGISTRY[name](secret=c.secret if secret is None else secret, **c.options)
-    return Guard([Route(PATH, scheme, public_url=PUBLIC_URL)], clock=FrozenClock(NOW))
+    return guard_for(Route(PATH, scheme, public_url=PUBLIC_URL), clock=FrozenClock(NOW))
 
 
 def signed_for(name: str, c: Case, **extra: Any) -> SignedRequest:

@@ -706,6 +706,12 @@ _ISSUED = {
     "coinbase_commerce": "the shared secret in Coinbase Commerce settings",
     "bolt": "the signing secret in Bolt",
     "asana": "the X-Hook-Secret of Asana's handshake",
+    "adyen": "the webhook's HMAC key, generated in the Adyen Customer Area",
+    "trello": "the application's secret (Trello's API key page)",
+    "hubspot_v1": "the app's client secret",
+    "hubspot_v2": "the app's client secret",
+    "shopify_app_proxy": "the app's client secret",
+    "aws_sns": "AWS signs with its own certificates, which the guard fetches; routes name their topics=",
 }
 
 

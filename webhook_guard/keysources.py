@@ -19,6 +19,9 @@ This is where secrets are read (I/O), which is why it lives outside ``core``.
   its start); then the source yields no key and requests are refused (fail closed) until
   a refresh succeeds again.
 - ``Key`` adds an id and a validity window (``not_before``/``not_after``) to a reference.
+- A ``core.credentials.RemoteKeys`` declaration (AWS SNS's signing certificates) becomes a
+  source fetching the keys the sender names, on demand, in the background, from allowed
+  https URLs only: see ``webhook_guard.remotekeys``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from webhook_guard.core.credentials import RemoteKeys
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.scheme import Scheme, SecretSpec
 from webhook_guard.exceptions import ConfigurationError
@@ -306,7 +310,7 @@ class KeySource:
         self._pid: int | None = None  # the process whose refresher is running
         self._wake: Callable[[], None] = _nothing
         slots = tuple((p.secrets, None) for p in self._parts)
-        self._state = _State(slots, _flatten(slots), clock() + self._interval, 0, self._grace)
+        self._state = _State(slots, self._flatten(slots), clock() + self._interval, 0, self._grace)
 
     def current(self) -> KeySet:
         """The keys to verify with now; no keys once the source is past its grace period."""
@@ -387,7 +391,7 @@ class KeySource:
                 slots.append((secrets, started if trouble is None else trouble))
         new = tuple(slots)
         same = all(a[0] is b[0] for a, b in zip(new, before.slots, strict=True))
-        keys = before.keys if same else _flatten(new)
+        keys = before.keys if same else self._flatten(new)
         failures = 0 if error is None else before.failures + 1
         now = self._clock()
         next_at = now + (self._interval if error is None else self._backoff(failures))
@@ -399,6 +403,10 @@ class KeySource:
         elif error is None and before.failures:
             _log_recovered(self, before.failures)
         return error is None
+
+    def _flatten(self, slots: Sequence[_Slot]) -> KeySet:
+        """The key set of ``slots`` (a remote source hands out its own kind)."""
+        return _flatten(slots)
 
     def _backoff(self, failures: int) -> float:
         cap = min(BACKOFF_CAP, max(self._grace / 4, BACKOFF_BASE))
@@ -747,6 +755,10 @@ def resolve(
     :param clock: seconds; the guard's clock (injected in tests).
     :param scheduler: starts the background refresh (``thread_scheduler`` by default).
     """
+    if isinstance(spec, RemoteKeys):  # fetched from the URLs the sender names (AWS SNS)
+        from webhook_guard.remotekeys import remote_source
+
+        return remote_source(spec, route=route, clock=clock, scheduler=scheduler)
     if spec is None or (isinstance(spec, (list, tuple, dict)) and not spec):
         raise ConfigurationError(
             f"route {route!r} has no secret; mark it unsigned=True to accept unsigned requests",

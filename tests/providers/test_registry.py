@@ -22,15 +22,17 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import webhook_guard.providers
+from tests.providers.helpers import guard_for
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.core.signing import guess_content_type
 from webhook_guard.core.verdict import VERDICT_KEY
 from webhook_guard.providers import REGISTRY, names
+from webhook_guard.providers.sns import TEST_CERT_URL, TEST_TOPIC, self_signed_certificate
 from webhook_guard.testing import FrozenClock, SignedRequest, build_wsgi_environ
 
 NOW = 1_790_000_000.0
@@ -47,6 +49,8 @@ AIRTABLE_KEY = base64.b64encode(b"\x01airtable mac secret\xff").decode()
 AES_KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
 
 _ED = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+_RSA_OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 _EC = ec.derive_private_key(0x5EC12E7, ec.SECP256R1())
 _EC_OTHER = ec.derive_private_key(0x0DD, ec.SECP256R1())
 
@@ -66,7 +70,7 @@ def _ec_b64(key: ec.EllipticCurvePrivateKey) -> str:
     return base64.b64encode(der).decode()
 
 
-def _pem(key: ec.EllipticCurvePrivateKey) -> str:
+def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -109,10 +113,25 @@ class Case:
 
 
 _ENCRYPTED_BODY = b'{"EventType":"user_add_org","UserId":["u1"]}'
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+_ADYEN_BODY = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": {
+    "amount": {"currency": "EUR", "value": 1130}, "eventCode": "AUTHORISATION",
+    "merchantAccountCode": "TestMerchant", "merchantReference": "Zo\u00eb-1",
+    "pspReference": "7914073381342284", "success": "true", "additionalData": {}}}]}).encode()
+_GRAPH_BODY = b'{"value":[{"changeType":"created","resource":"Users/1/messages/2"}]}'
 _FEISHU_EVENT = b'{"schema":"2.0","header":{"token":"vt","event_type":"im.message.receive_v1"}}'
 _WXML = b"<xml><ToUserName>toUser</ToUserName><Content>hi</Content></xml>"
 
 CASES: dict[str, Case] = {
+    "adyen": Case(ADYEN_KEY, wrong="00" * 32, body=_ADYEN_BODY, body_signed=False),
+    # AWS SNS: the route pins the signing key's certificate under the URL sign() names.
+    "aws_sns": Case(
+        {TEST_CERT_URL: self_signed_certificate(_pem(_RSA))},  # type: ignore[arg-type]
+        signing=_pem(_RSA),
+        wrong=_pem(_RSA_OTHER),
+        options={"topics": [TEST_TOPIC]},
+        body_signed=False,  # only the named fields are signed (UnsubscribeURL is not)
+    ),
     "airtable": Case(AIRTABLE_KEY, wrong=base64.b64encode(b"nope").decode()),
     "clerk": Case(WHSEC, wrong=OTHER_WHSEC),
     "dingtalk": Case(body_signed=False),
@@ -128,10 +147,13 @@ CASES: dict[str, Case] = {
     "linear": Case(body=b'{"action":"create","webhookTimestamp":1790000000000}'),
     "mailgun": Case(signer=_headers(token="a" * 50), body_signed=False),
     "mandrill": Case(body=FORM_BODY),
+    "microsoft_graph": Case(body=_GRAPH_BODY, body_signed=False),
     "plivo": Case(body=FORM_BODY),
     "polar": Case(WHSEC, wrong=OTHER_WHSEC),
     "resend": Case(WHSEC, wrong=OTHER_WHSEC),
+    "seatable_legacy": Case(body_signed=False),
     "sendgrid": Case(_ec_b64(_EC), signing=_pem(_EC), wrong=_pem(_EC_OTHER)),
+    "shopify_app_proxy": Case(body_signed=False),  # signs the query; a proxied body is not
     "standard_webhooks": Case(WHSEC, wrong=OTHER_WHSEC),
     "svix": Case(WHSEC, wrong=OTHER_WHSEC),
     "telnyx": Case(
@@ -173,7 +195,7 @@ def _guard(name: str, *, replay: bool = True) -> Guard:
     c = case(name)
     scheme = REGISTRY[name](secret=c.secret, **c.options)
     route = Route(PATH, scheme, public_url=PUBLIC_URL, replay=replay)
-    return Guard([route], clock=FrozenClock(NOW))
+    return guard_for(route, clock=FrozenClock(NOW))  # checks a legacy scheme's warning
 
 
 def _signed(name: str, *, key: str | None = None, body: bytes | None = None) -> Wire:

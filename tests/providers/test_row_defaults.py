@@ -77,3 +77,20 @@ def test_a_providers_refusal_status_and_body_apply_unless_the_route_sets_one() -
     assert (a.status, b.status) == (403, 418)
     assert a.empty_refusal  # refusal_body=False: no JSON reason body
     assert engine.targets[0].refuse(Reason.BODY_TOO_LARGE).status == 413  # not an auth failure
+
+
+
+def test_a_refusal_status_per_reason() -> None:
+    """One status per reason (AWS SNS: a certificate still being fetched is a 503, as SNS
+    retries 5xx only); the reasons it does not name stay 401; a route's status wins."""
+    from webhook_guard.core.verdict import Reason
+    from webhook_guard.providers import Provider
+    from webhook_guard.providers.body import BodyHMAC
+
+    row = Provider("retrying", BodyHMAC, {"header": "X-Sig"}, refusal_status={Reason.NO_ACTIVE_KEY: 503})
+    engine = Engine([Route("/a", row(secret="s")), Route("/b", row(secret="s"), status=401)])
+    a, b = engine.targets
+    assert a.refuse(Reason.NO_ACTIVE_KEY).status == 503
+    assert a.refuse(Reason.BAD_SIGNATURE).status == 401
+    assert a.refuse(Reason.BAD_REQUEST).status == 400
+    assert b.refuse(Reason.NO_ACTIVE_KEY).status == 401

@@ -9,11 +9,13 @@ from collections.abc import Mapping
 
 import pytest
 
+from webhook_guard import Guard, Route
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.scheme import Check
 from webhook_guard.core.verdict import Reason
-from webhook_guard.providers import get, seatable
+from webhook_guard.exceptions import WebhookGuardWarning
+from webhook_guard.providers import get, seatable, seatable_legacy
 
 SECRET = "seatable-webhook-secret"
 NOW = 1_700_000_000.0
@@ -146,3 +148,53 @@ def test_replay_material_identifies_body_and_secret() -> None:
     assert one.replay_material == same.replay_material
     assert one.replay_material != other.replay_material
     assert SCHEME.replay_ttl() is None  # no timestamp: the route's replay TTL applies
+
+
+# -- SeaTable before 3.0: seatable_legacy (opt-in) ---------------------------------------------
+
+# sha1("secret"): the documented value for the secret "secret" (any SHA-1 table).
+SHA1_OF_SECRET = "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"
+
+
+def legacy_check(value: str | None, body: bytes = BODY, *secrets: str) -> Check:
+    request = WebhookRequest(
+        method="POST", path="/hooks/seatable", body=body,
+        headers=Headers([(HEADER, value)] if value is not None else []),
+    )  # fmt: skip
+    key_set = keys(*(secrets or (SECRET,)))
+    return seatable_legacy(secret=secrets[0] if secrets else SECRET).check(request, key_set, NOW)
+
+
+def test_legacy_is_the_sha1_of_the_secret_for_every_body() -> None:
+    assert hashlib.sha1(b"secret").hexdigest() == SHA1_OF_SECRET  # noqa: S324
+    assert legacy_check(SHA1_OF_SECRET, BODY, "secret").reason is Reason.VERIFIED
+    assert legacy_check(LEGACY).reason is Reason.VERIFIED
+    assert legacy_check(LEGACY, b"any other body").reason is Reason.VERIFIED  # nothing else is signed
+    assert legacy_check(LEGACY, BODY).replay_material is None
+    assert seatable_legacy(secret=SECRET).sign(BODY, secret=SECRET).headers == {HEADER: LEGACY}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, Reason.MISSING_SIGNATURE),
+        (VALID, Reason.BAD_SIGNATURE),  # a 3.0 signature is not the legacy one
+        (SECRET, Reason.BAD_SIGNATURE),  # nor is the secret itself
+        (LEGACY.upper(), Reason.BAD_SIGNATURE),
+        ("é", Reason.MALFORMED_SIGNATURE),
+    ],
+)
+def test_legacy_refusals(value: str | None, reason: Reason) -> None:
+    assert legacy_check(value).reason is reason
+
+
+def test_legacy_is_opt_in_with_a_start_up_warning() -> None:
+    scheme = seatable_legacy(secret=SECRET)
+    assert scheme.body_signed is False
+    assert scheme.legacy is not None
+    assert "SHA-1 of the secret" in scheme.legacy
+    with pytest.warns(WebhookGuardWarning, match="seatable_legacy, a legacy scheme"):
+        Guard([Route("/hooks/seatable", scheme)])
+    assert get("seatable_legacy") is seatable_legacy
+    # seatable (3.0) still refuses the legacy header: no silent fallback.
+    assert check([(HEADER, LEGACY)]).reason is Reason.MALFORMED_SIGNATURE

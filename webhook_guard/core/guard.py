@@ -178,7 +178,8 @@ class Target:
         if reason.is_auth_failure:  # the route's status, else the provider's, else 401
             chosen = self.route.status
             if chosen is None and scheme is not None:
-                chosen = scheme.refusal_status
+                default = scheme.refusal_status  # by reason for AWS SNS (no_active_key: 503)
+                chosen = default.get(reason) if isinstance(default, Mapping) else default
             status = status if chosen is None else chosen
         return Verdict(
             verified=False,

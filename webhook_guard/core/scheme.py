@@ -19,7 +19,7 @@ from hmac import compare_digest
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
-from webhook_guard.core.credentials import Credential, KeyProvider, is_reference
+from webhook_guard.core.credentials import Credential, KeyProvider, RemoteKeys, is_reference
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.signing import SignedRequest
@@ -59,9 +59,10 @@ __all__ = (
 
 #: A secret reference: a literal, ``"env:NAME"``, ``"file:/path"``, or a callable
 #: returning the current value(s). A list means rotation (newest first); a mapping
-#: names each key (``{"2026-q4": "env:NEW", "2026-q3": "env:OLD"}``).
+#: names each key (``{"2026-q4": "env:NEW", "2026-q3": "env:OLD"}``); ``RemoteKeys``
+#: declares keys fetched from the URLs the sender names (AWS SNS).
 SecretRef = str | bytes | Callable[[], Any]
-SecretSpec = SecretRef | Sequence[SecretRef] | Mapping[str, SecretRef] | None
+SecretSpec = SecretRef | Sequence[SecretRef] | Mapping[str, SecretRef] | RemoteKeys | None
 
 #: Longest header value a scheme will look at; longer values are malformed.
 MAX_HEADER_LENGTH = 4096
@@ -193,8 +194,9 @@ class Scheme(abc.ABC):
     #: the refusal itself (Xero's "intent to receive" wants a 401 with an empty body) set
     #: this to False; the status and the logged reason are unchanged.
     refusal_body: bool = True
-    #: The status of authentication failures when the route sets none (None: 401).
-    refusal_status: int | None = None
+    #: The status of authentication failures when the route sets none (None: 401), or
+    #: one per reason (the reasons it does not name: 401).
+    refusal_status: int | Mapping[Reason, int] | None = None
     #: Where the provider's event id sits in the signed JSON body (a key path such as
     #: ``("id",)`` for Stripe or ``("event", "id")`` for PagerDuty). After verification
     #: it becomes the verdict's ``message_id`` and the replay key, so the provider's

@@ -55,7 +55,8 @@ class Provider(Generic[S]):
     :param max_body: the largest payload the provider documents, in bytes.
     :param handshake: the subscription check the guard answers itself.
     :param refusal_body: whether refusals carry the JSON reason body.
-    :param refusal_status: the refusal status when the route sets none (None: 401).
+    :param refusal_status: the refusal status when the route sets none (None: 401), or
+        one per reason (``{Reason.NO_ACTIVE_KEY: 503}``; the others 401).
     :param choices: options that select parameters: ``{option: {value: spec changes}}``,
         the first value being the default (GitHub's ``algorithm``).
     :param configurable: parameters the route may set (the generic ``hmac``/``token``).
@@ -80,7 +81,7 @@ class Provider(Generic[S]):
     max_body: int | None = None
     handshake: Handshake | None = None
     refusal_body: bool = True
-    refusal_status: int | None = None
+    refusal_status: int | Mapping[Reason, int] | None = None
     choices: Mapping[str, Mapping[Any, Mapping[str, Any]]] = field(default_factory=dict)
     configurable: tuple[str, ...] = ()
     credentials: tuple[Credential, ...] = ()
@@ -299,7 +300,7 @@ class Family(Scheme):
         format (a public key, a Base64 key); references are checked when the guard
         resolves them."""
         spec: Any = self.secret
-        values: Any = spec.values() if isinstance(spec, Mapping) else spec
+        values: Any = list(spec.values()) if isinstance(spec, Mapping) else spec
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, Mapping)):
             values = [values]
         values = list(values)

@@ -13,10 +13,12 @@ Every public name here is a provider: ``webhook_guard.providers`` exports them a
 from __future__ import annotations
 
 from webhook_guard.core.scheme import Credential
+from webhook_guard.core.verdict import Reason as _Reason
 from webhook_guard.providers._base import DAY, HOUR, MIB
 from webhook_guard.providers._base import Provider as _Provider
 from webhook_guard.providers.asymmetric import Asymmetric as _Asymmetric
 from webhook_guard.providers.body import BodyHMAC as _BodyHMAC
+from webhook_guard.providers.embedded import Adyen as _Adyen
 from webhook_guard.providers.embedded import Mailgun as _Mailgun
 from webhook_guard.providers.feishu_events import Feishu as _Feishu
 from webhook_guard.providers.handshakes import DiscordPing as _DiscordPing
@@ -24,15 +26,20 @@ from webhook_guard.providers.handshakes import OktaChallenge as _OktaChallenge
 from webhook_guard.providers.handshakes import SlackChallenge as _SlackChallenge
 from webhook_guard.providers.handshakes import TwitchChallenge as _TwitchChallenge
 from webhook_guard.providers.handshakes import ZoomValidation as _ZoomValidation
+from webhook_guard.providers.jws import JWS as _JWS
 from webhook_guard.providers.siglist import SignatureList as _SignatureList
+from webhook_guard.providers.sns import SNS as _SNS
+from webhook_guard.providers.sns import SNSConfirmation as _SNSConfirmation
 from webhook_guard.providers.standard import StandardWebhooks as _StandardWebhooks
 from webhook_guard.providers.subscriptions import HeaderEcho as _HeaderEcho
 from webhook_guard.providers.subscriptions import HeadProbe as _HeadProbe
 from webhook_guard.providers.subscriptions import HubChallenge as _HubChallenge
 from webhook_guard.providers.subscriptions import NotionVerification as _NotionVerification
 from webhook_guard.providers.subscriptions import QueryEcho as _QueryEcho
+from webhook_guard.providers.subscriptions import ValidationEcho as _ValidationEcho
 from webhook_guard.providers.template import TemplateHMAC as _TemplateHMAC
 from webhook_guard.providers.tencent import Tencent as _Tencent
+from webhook_guard.providers.tokens import BodyToken as _BodyToken
 from webhook_guard.providers.tokens import Token as _Token
 from webhook_guard.providers.urlsigned import URLSigned as _URLSigned
 
@@ -91,6 +98,22 @@ seatable = _Provider(
     headers="`X-SeaTable-Signature: sha256=<hex>`",
     algorithm="HMAC-SHA256 of the body",
     oracle="documented algorithm (seatable/dtable-events)",
+)
+seatable_legacy = _Provider(
+    "seatable_legacy",
+    _Token,
+    {"header": "X-SeaTable-Signature", "hash": "sha1"},
+    title="SeaTable before 3.0 (legacy, opt-in)",
+    docs="https://seatable.io/docs/webhooks/",
+    legacy=(
+        "X-SeaTable-Signature is the hex SHA-1 of the secret, the same on every request: a"
+        " static token that signs neither the body nor a time (body_signed=False); upgrade"
+        " SeaTable to 3.0 and use seatable"
+    ),
+    headers="`X-SeaTable-Signature: <hex sha1(secret)>`",
+    algorithm="hex SHA-1 of the secret, a constant (**body not signed**)",
+    notes="opt-in legacy: a start-up `WebhookGuardWarning`",
+    oracle="documented algorithm (seatable/dtable-events before 3.0), `hashlib` vector",
 )
 github = _Provider(
     "github",
@@ -549,6 +572,66 @@ hubspot = _Provider(
     oracle="published vector (HubSpot docs), hubspot-api-client (both ways)",
 )  # fmt: skip
 
+_HUBSPOT_LEGACY = (
+    "HubSpot's v1/v2 signature is a plain SHA-256 of the client secret and the request (no"
+    " HMAC) with no timestamp: a captured request stays valid; HubSpot signs webhooks with v3"
+)
+hubspot_v1 = _Provider(
+    "hubspot_v1",
+    _URLSigned,
+    {"canonical": "body", "header": "X-HubSpot-Signature", "encoding": "hex", "hash": "prefixed",
+     "url": False, "required": (("X-HubSpot-Signature-Version", "v1"),)},
+    title="HubSpot v1 (legacy, opt-in)",
+    docs="https://developers.hubspot.com/docs/api/webhooks/validating-requests",
+    retry_horizon=36 * HOUR,  # 10 retries, about 34 hours
+    legacy=_HUBSPOT_LEGACY,
+    headers="`X-HubSpot-Signature` (hex), `X-HubSpot-Signature-Version: v1`",
+    algorithm="hex SHA-256 of client secret + body (not an HMAC, no timestamp)",
+    notes="opt-in legacy: a start-up `WebhookGuardWarning`",
+    oracle="hubspot-api-client `Signature` (both ways)",
+)  # fmt: skip
+hubspot_v2 = _Provider(
+    "hubspot_v2",
+    _URLSigned,
+    {"canonical": "hubspot_v2", "header": "X-HubSpot-Signature", "encoding": "hex",
+     "hash": "prefixed", "required": (("X-HubSpot-Signature-Version", "v2"),)},
+    title="HubSpot v2 (legacy, opt-in)",
+    docs="https://developers.hubspot.com/docs/api/webhooks/validating-requests",
+    retry_horizon=36 * HOUR,
+    legacy=_HUBSPOT_LEGACY,
+    headers="`X-HubSpot-Signature` (hex), `X-HubSpot-Signature-Version: v2`",
+    algorithm="hex SHA-256 of client secret + method + URI + body (not an HMAC, no timestamp)",
+    notes="opt-in legacy: a start-up `WebhookGuardWarning`; needs the public URL",
+    oracle="hubspot-api-client `Signature` (both ways)",
+)  # fmt: skip
+shopify_app_proxy = _Provider(
+    "shopify_app_proxy",
+    _URLSigned,
+    {"canonical": "shopify_proxy", "query": "signature", "encoding": "hex", "url": False,
+     "timestamp_param": "timestamp", "body_signed": False},
+    title="Shopify app proxy",
+    docs="https://shopify.dev/docs/apps/build/online-store/app-proxies/authenticate-app-proxies",
+    window=90.0,  # as Shopify's libraries (90 s each way)
+    headers="query `signature` (hex), `timestamp`, `shop`, `path_prefix`, `logged_in_customer_id`",
+    algorithm="hex HMAC-SHA256 of the sorted query `name=value` (repeated names joined by `,`), no separator",
+    notes="key = app client secret; **the body of a proxied POST is not signed** (`body_signed=False`); a page loaded twice in one second is one signed request (a duplicate): `replay=False` for pages",
+    oracle="published vectors (Shopify docs)",
+)  # fmt: skip
+trello = _Provider(
+    "trello",
+    _URLSigned,
+    {"canonical": "body_url", "header": "X-Trello-Webhook", "algorithm": "sha1"},
+    title="Trello",
+    docs="https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/",
+    event_id=("action", "id"),
+    retry_horizon=DAY,
+    handshake=_HeadProbe(option="answer_head", default=False),
+    headers="`X-Trello-Webhook`",
+    algorithm="Base64 HMAC-SHA1 of body + callback URL, key = app secret",
+    notes="`public_url` = the callback URL exactly as registered (with its query)",
+    oracle="documented algorithm",
+)  # fmt: skip
+
 # ========================================================================== body HMAC
 
 shopify = _Provider(
@@ -876,6 +959,51 @@ mailgun = _Provider(
     oracle="documented algorithm",
 )  # fmt: skip
 
+adyen = _Provider(
+    "adyen",
+    _Adyen,
+    title="Adyen (standard notifications)",
+    docs="https://docs.adyen.com/development-resources/webhooks/verify-hmac-signatures/",
+    retry_horizon=31 * DAY,  # a retry queue "for up to 30 days"
+    headers='none: each item\'s `additionalData.hmacSignature`',
+    algorithm="Base64 HMAC-SHA256 (hex key) of `pspReference:originalReference:merchantAccountCode:merchantReference:value:currency:eventCode:success`, every item",
+    notes="`body_signed=False`: only those fields are signed; dedupe key (pspReference, eventCode, success); answer `[accepted]` (`details[\"reply\"]`)",
+    oracle="Adyen Python library `util` (both ways), its test vector",
+)  # fmt: skip
+
+# ================================================================================= JWS
+
+netlify = _Provider(
+    "netlify",
+    _JWS,
+    {"header": "X-Webhook-Signature", "issuer": "netlify", "body_claim": "sha256"},
+    title="Netlify",
+    docs="https://docs.netlify.com/site-deploys/deploy-notifications/#payload-signature",
+    retry_horizon=DAY,
+    headers="`X-Webhook-Signature` (a JWS)",
+    algorithm='JWS HS256 (only) with `iss: "netlify"` and `sha256` = hex SHA-256 of the body',
+    notes="`alg` other than HS256 (`none` included) refused",
+    oracle="PyJWT (both ways)",
+)  # fmt: skip
+
+# ================================================================================= SNS
+
+aws_sns = _Provider(
+    "aws_sns",
+    _SNS,
+    title="AWS SNS (HTTP/S subscriptions)",
+    docs="https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
+    window=3900.0,  # Timestamp is the publish time; SNS retries for at most 3600 s
+    future_window=300.0,
+    retry_horizon=3900.0,
+    refusal_status={_Reason.NO_ACTIVE_KEY: 503},  # a certificate still being fetched: SNS retries 5xx
+    handshake=_SNSConfirmation(option="confirm_subscription", default=False),
+    headers="none: body `Signature`, `SignatureVersion`, `SigningCertURL` (JSON, sent as text/plain)",
+    algorithm="RSA PKCS#1 v1.5 SHA-1 (v1) or SHA-256 (v2) over the canonical `name\\nvalue\\n` string, certificate at `SigningCertURL`",
+    notes="`topics=` required; certificates fetched in the background from `https://sns.<region>.amazonaws.com[.cn]/*.pem` only (or pinned: `secret={url: ...}`); `body_signed=False`: trust `details[\"signed\"]`",
+    oracle="real SNS messages (published) verified with AWS's certificate; `cryptography`",
+)  # fmt: skip
+
 # ============================================================================== tokens
 
 gitlab = _Provider(
@@ -930,5 +1058,17 @@ token = _Provider(
     configurable=("header", "query", "prefix"),
     headers="a header (optional prefix) or query parameter",
     algorithm="constant-time compare",
+    oracle="documented algorithm",
+)
+microsoft_graph = _Provider(
+    "microsoft_graph",
+    _BodyToken,
+    {"items": "value", "field": "clientState"},
+    title="Microsoft Graph change notifications",
+    docs="https://learn.microsoft.com/graph/change-notifications-delivery-webhooks",
+    handshake=_ValidationEcho(option="answer_validation", default=False),
+    headers='none: each item\'s `clientState` in `{"value": [...]}`',
+    algorithm="the subscription's `clientState`, compared in constant time (**nothing signed**)",
+    notes="rich notifications' `validationTokens` (JWTs) not checked",
     oracle="documented algorithm",
 )

@@ -1,4 +1,4 @@
-"""Signatures inside the body: Mailgun (and Adyen, see ``adyen``).
+"""Signatures inside the body: Mailgun and Adyen.
 
 Mailgun: ``signature = hex(HMAC-SHA256(key, timestamp + token))`` in the body: JSON
 ``{"signature": {"timestamp", "token", "signature"}, "event-data": {...}}``, or the
@@ -9,6 +9,8 @@ and repeated form fields are refused (which one was signed?).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 from typing import Any
@@ -20,11 +22,19 @@ from webhook_guard.core.signing import SignedRequest
 from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
 from webhook_guard.providers._base import Family, now_or
-from webhook_guard.providers._parse import FORM, Duplicate, no_duplicates, parse_form
+from webhook_guard.providers._parse import (
+    B64_OK,
+    FORM,
+    Duplicate,
+    json_object,
+    no_duplicates,
+    parse_form,
+)
 
-__all__ = ("Mailgun", "mailgun_signature")
+__all__ = ("ADYEN_FIELDS", "Adyen", "Mailgun", "adyen_signing_string", "mailgun_signature")
 
 _MAX_TOKEN = 256
+_BAD_SIGNATURE = Check(Reason.BAD_SIGNATURE)
 _FIELDS = ("timestamp", "token", "signature")
 
 
@@ -118,4 +128,141 @@ class Mailgun(Family):
                 "event-data": event,
             }
         ).encode("utf-8")
+        return self.signed({}, wire, url=url, content_type=content_type or "application/json")
+
+
+# -- Adyen -----------------------------------------------------------------------------------
+
+#: The fields an Adyen notification item signs, in order (missing ones are empty).
+ADYEN_FIELDS = (
+    "pspReference", "originalReference", "merchantAccountCode", "merchantReference",
+    "value", "currency", "eventCode", "success",
+)  # fmt: skip
+_MAX_ITEMS = 1000
+
+
+def adyen_signing_string(item: dict[str, Any]) -> str | None:
+    """``psp:originalRef:merchantAccount:merchantRef:value:currency:eventCode:success`` of
+    one ``NotificationRequestItem`` (as Adyen's libraries build it), or None when a field
+    has a type no notification has."""
+    amount = item.get("amount")
+    if not isinstance(amount, dict):
+        return None
+    fields = {**item, "value": amount.get("value"), "currency": amount.get("currency")}
+    out = []
+    for name in ADYEN_FIELDS:
+        value = fields.get(name)
+        if value is None:
+            value = ""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        out.append(str(value))
+    return ":".join(out)
+
+
+def _hex_key(value: bytes) -> bytes | None:
+    try:
+        return binascii.unhexlify(value.strip()) or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+class Adyen(Family):
+    """Adyen standard notifications (HMAC inside each ``NotificationRequestItem``).
+
+    Every item of ``notificationItems`` must carry ``additionalData.hmacSignature`` =
+    Base64(HMAC-SHA256(hex-decoded key, signing string)), and every one must verify. Only
+    the listed fields are signed (``body_signed=False``): the rest of an item (its other
+    ``additionalData``) is not. The replay key is the signed (pspReference, eventCode,
+    success) of the items; ``verdict.details["reply"]`` is the ``[accepted]`` body Adyen
+    expects from the app.
+    """
+
+    body_signed = False
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self._derived: dict[bytes, Secret | None] = {}
+        self.check_literal_secrets()
+
+    def check_secret(self, value: bytes) -> str | None:
+        return None if _hex_key(value) else "the HMAC key is the hexadecimal key Adyen shows"
+
+    def _expected(self, key: Secret, message: bytes) -> str | None:
+        derived = self._derived.get(key.value)
+        if derived is None and key.value not in self._derived:
+            raw = _hex_key(key.value)
+            derived = self._derived[key.value] = Secret(raw, key_id=key.key_id) if raw else None
+        if derived is None:
+            return None
+        return base64.b64encode(derived.mac("sha256", message)).decode("ascii")
+
+    def _items(self, body: bytes) -> list[dict[str, Any]] | Reason:
+        data = json_object(body, limit=None, unique=True)
+        items = data.get("notificationItems") if data is not None else None
+        if not isinstance(items, list) or not 0 < len(items) <= _MAX_ITEMS:
+            return Reason.BAD_REQUEST
+        out = []
+        for wrapper in items:
+            item = wrapper.get("NotificationRequestItem") if isinstance(wrapper, dict) else None
+            if not isinstance(item, dict):
+                return Reason.BAD_REQUEST
+            out.append(item)
+        return out
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        items = self._items(request.body)
+        if isinstance(items, Reason):
+            return Check(items)
+        result = _BAD_SIGNATURE  # replaced by the first item's answer (there is one)
+        events = []
+        for item in items:
+            extra = item.get("additionalData")
+            signature = extra.get("hmacSignature") if isinstance(extra, dict) else None
+            if signature is None:
+                return Check(Reason.MISSING_SIGNATURE)
+            if not isinstance(signature, str) or not B64_OK(signature) or len(signature) != 44:
+                return Check(Reason.MALFORMED_SIGNATURE)
+            message = adyen_signing_string(item)
+            try:
+                signed = message.encode("utf-8") if message is not None else None
+            except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
+                signed = None
+            if signed is None:
+                return Check(Reason.BAD_REQUEST)
+            result = try_keys(keys, self._expected, signed, signature)
+            if result[0] is not Reason.VERIFIED:
+                return result  # every item must verify
+            events.append(
+                ":".join(str(item.get(k, "")) for k in ("pspReference", "eventCode", "success"))
+            )
+        event_id = "|".join(events)
+        return Check(
+            Reason.VERIFIED, key_id=result.key_id, replay_material=b"adyen\x00" + event_id.encode(),
+            message_id=event_id if len(event_id) <= 256 and event_id.isprintable() else None,
+            details={"reply": "[accepted]"},
+        )  # fmt: skip
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        secret: str | bytes,
+        timestamp: float | None = None,
+        url: str | None = None,
+        content_type: str | None = None,
+    ) -> SignedRequest:
+        """The notification ``body`` with ``additionalData.hmacSignature`` set on every
+        item (``secret``: the hexadecimal HMAC key)."""
+        data = json.loads(body)
+        key = Secret(secret, key_id="sign")
+        for wrapper in data["notificationItems"]:
+            item = wrapper["NotificationRequestItem"]
+            message = adyen_signing_string(item)
+            if message is None:
+                raise ValueError("adyen: an item has a field no notification has")
+            signature = self._expected(key, message.encode("utf-8"))
+            if signature is None:
+                raise ValueError("adyen: the HMAC key is the hexadecimal key Adyen shows")
+            item.setdefault("additionalData", {})["hmacSignature"] = signature
+        wire = json.dumps(data).encode("utf-8")
         return self.signed({}, wire, url=url, content_type=content_type or "application/json")

@@ -21,7 +21,14 @@ from webhook_guard.providers.handshakes import Handshake, answered
 if TYPE_CHECKING:
     from webhook_guard.providers._base import Family
 
-__all__ = ("HeadProbe", "HeaderEcho", "HubChallenge", "NotionVerification", "QueryEcho")
+__all__ = (
+    "HeadProbe",
+    "HeaderEcho",
+    "HubChallenge",
+    "NotionVerification",
+    "QueryEcho",
+    "ValidationEcho",
+)
 
 _BAD_REQUEST = Check(Reason.BAD_REQUEST)
 _NO_STORE = (("Cache-Control", "no-store"),)
@@ -106,7 +113,8 @@ class NotionVerification(Handshake):
 
 
 class HeadProbe(Handshake):
-    """Mandrill's unsigned ``HEAD`` "does this URL exist" probe: an empty 200 (opt-in)."""
+    """Mandrill's and Trello's unsigned ``HEAD`` "does this URL exist" probe: an empty 200
+    (opt-in)."""
 
     signed = False
     looks_before = True
@@ -170,3 +178,25 @@ class HubChallenge(Handshake):
         )
 
 
+class ValidationEcho(Handshake):
+    """Microsoft Graph's endpoint validation: ``POST ?validationToken=<token>`` (the body,
+    normally empty, is never given to the app), answered 200 with the decoded token as text/plain within 10 seconds (opt-in: unsigned;
+    Graph sends it when a subscription is created or its URL changes)."""
+
+    signed = False
+    looks_before = True
+    label = "`?validationToken=` POST"
+    summary = (
+        "`?validationToken=` answered with the decoded token (text/plain, nosniff) with"
+        " `answer_validation=True` (opt-in, unsigned: enable while creating the subscription)"
+    )
+
+    def before(self, scheme: Family, request: WebhookRequest, keys: KeySet) -> Check | None:
+        if "validationToken" not in request.query:
+            return None
+        token, ok = one_query(request, "validationToken")
+        if token is None:
+            return None
+        if not ok or not token.isprintable() or not 0 < len(token) <= 1024:
+            return _BAD_REQUEST
+        return answered(None, (200, ECHO_TYPE, token.encode("utf-8")), "validationToken")

@@ -1,4 +1,5 @@
-"""Static tokens: GitLab, Telegram, Okta, Cloudflare, DingTalk access tokens, ``token``.
+"""Static tokens: GitLab, Telegram, Okta, Cloudflare, DingTalk access tokens, ``token``, and
+tokens inside the body (Microsoft Graph's ``clientState``).
 
 A token proves only that the sender knows it: nothing is signed, so there is no replay
 key and ``body_signed`` is False. Several tokens can be active at once; each is compared
@@ -14,6 +15,7 @@ sender sends the hex SHA-1 of the token instead of the token (SeaTable before 3.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,9 +26,9 @@ from webhook_guard.core.signing import SignedRequest
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family
-from webhook_guard.providers._parse import one_query
+from webhook_guard.providers._parse import json_object, one_query
 
-__all__ = ("Token",)
+__all__ = ("BodyToken", "Token")
 
 _MISSING = Check(Reason.MISSING_SIGNATURE)
 _MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
@@ -95,3 +97,56 @@ class Token(Family):
             return self.signed(headers, body, url=url, content_type=content_type)
         query = urlencode({self.query or "": token})
         return self.signed({}, body, url=url, content_type=content_type, query=query)
+
+
+class BodyToken(Family):
+    """A shared secret carried in every item of a JSON body: Microsoft Graph change
+    notifications (``{"value": [{"clientState": ..}, ..]}``; lifecycle notifications too).
+
+    Every item must carry a configured token (constant time, every key compared). Nothing
+    is signed: no replay key, ``body_signed=False``. Parameters (``Provider.spec``):
+    ``items`` (the list's key) and ``field`` (the token's key in each item).
+    """
+
+    body_signed = False
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self._items_key: str = self.spec.get("items", "value")
+        self._field: str = self.spec.get("field", "clientState")
+
+    def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
+        data = json_object(request.body, limit=None)
+        items = data.get(self._items_key) if data is not None else None
+        if not isinstance(items, list) or not items or len(items) > 1000:
+            return Check(Reason.BAD_REQUEST)
+        key_id = None
+        for item in items:
+            token = item.get(self._field) if isinstance(item, dict) else None
+            if token is None:
+                return _MISSING
+            if not isinstance(token, str) or not token.isascii():
+                return _MALFORMED
+            result = try_keys(
+                keys, _plain, None, token.encode("ascii"), None, None, b"", every=True
+            )
+            if result[0] is not _VERIFIED:
+                return result
+            key_id = result.key_id
+        return Check(_VERIFIED, key_id=key_id)
+
+    def sign(
+        self,
+        body: bytes,
+        *,
+        secret: str | bytes,
+        timestamp: float | None = None,
+        url: str | None = None,
+        content_type: str | None = None,
+    ) -> SignedRequest:
+        """The JSON ``body`` with the token set in every item."""
+        data = json.loads(body) if body.strip() else {self._items_key: [{}]}
+        token = secret.decode("utf-8") if isinstance(secret, bytes) else secret
+        for item in data[self._items_key]:
+            item[self._field] = token
+        wire = json.dumps(data).encode("utf-8")
+        return self.signed({}, wire, url=url, content_type=content_type or "application/json")
