@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -28,6 +28,8 @@ from webhook_guard.stores import Claim, MemoryReplayStore, ReplayStore
 from webhook_guard.testing import FrozenClock, build_wsgi_environ, sign
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 SECRET = "contract-github-secret-0123456789"
 PATH = "/hooks/github"
@@ -382,10 +384,49 @@ async def call_asgi(app: Any, path: str, body: bytes, headers: dict[str, str]) -
     return Response(start["status"], response_headers, out)
 
 
-async def deliver(adapter: str, app: Any, body: bytes, headers: dict[str, str]) -> Response:
+async def deliver(
+    adapter: str, app: Any, body: bytes, headers: dict[str, str] | None = None, *, path: str = PATH
+) -> Response:
+    """``body`` to ``path`` through the WSGI or ASGI ``app``; GitHub-signed unless
+    ``headers`` are given."""
+    if headers is None:
+        headers = signed(body)
     if adapter == "wsgi":
-        return call_wsgi(app, PATH, body, headers)
-    return await call_asgi(app, PATH, body, headers)
+        return call_wsgi(app, path, body, headers)
+    return await call_asgi(app, path, body, headers)
+
+
+def in_threads(call: Callable[[], T], n: int) -> list[T]:
+    """``call()`` in ``n`` threads released at once by a barrier; their results."""
+    results: list[T] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(n, timeout=10)
+
+    def worker() -> None:
+        barrier.wait()
+        result = call()
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def claim_burst(store: Any, key: str, burst: int, ttl: float) -> list[object]:
+    """``burst`` threads claim ``key`` at once; each result is the claim or the exception
+    it raised."""
+
+    def claim() -> object:
+        try:
+            return store.claim(key, ttl)
+        except Exception as exc:
+            return exc
+
+    return in_threads(claim, burst)
 
 
 @pytest.mark.parametrize("adapter", ["wsgi", "asgi"])

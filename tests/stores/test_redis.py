@@ -24,10 +24,11 @@ from tests.conftest import RedisServer, free_port
 from tests.stores.test_contract import (
     SECRET,
     App,
-    Response,
     call_asgi,
     call_wsgi,
+    claim_burst,
     close_redis_store,
+    deliver,
     signed,
 )
 from webhook_guard import Guard, Route, StoreError, WebhookGuardWarning
@@ -72,13 +73,6 @@ def counting_asgi(app: App) -> Any:
         await app.asgi(scope, receive, send)
 
     return dispatch
-
-
-async def deliver(adapter: str, wrapped: Any, body: bytes, path: str = PATH) -> Response:
-    headers = signed(body)
-    if adapter == "wsgi":
-        return call_wsgi(wrapped, path, body, headers)
-    return await call_asgi(wrapped, path, body, headers)
 
 
 def wrap(guard: Guard, adapter: str, app: App) -> Any:
@@ -198,8 +192,8 @@ async def test_key_is_namespaced_by_route(redis_url: str) -> None:
     app = App("none")
     wrapped = wrap(guard, "wsgi", app)
     body = b'{"n":"two-routes"}'
-    a = await deliver("wsgi", wrapped, body, "/hooks/a")
-    b = await deliver("wsgi", wrapped, body, "/hooks/b")
+    a = await deliver("wsgi", wrapped, body, path="/hooks/a")
+    b = await deliver("wsgi", wrapped, body, path="/hooks/b")
     assert (a.json(), b.json()) == ({"app": 200}, {"app": 200})
     assert app.successes == 2
     stored = keys(redis_url)
@@ -375,7 +369,6 @@ async def test_claim_states_visible_in_redis(redis_url: str) -> None:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_burst_above_pool_size_waits_for_a_connection(redis_url: str, mode: str) -> None:
     """More concurrent claims than pooled connections: they queue, none fails with 503."""
-    import threading
 
     store = RedisReplayStore(redis_url, max_connections=4, timeout=2.0)
     burst = 40
@@ -385,24 +378,7 @@ async def test_burst_above_pool_size_waits_for_a_connection(redis_url: str, mode
                 *(store.aclaim("burst", 60) for _ in range(burst)), return_exceptions=True
             )
         else:
-            results = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(burst, timeout=10)
-
-            def worker() -> None:
-                barrier.wait()
-                try:
-                    outcome: object = store.claim("burst", 60)
-                except Exception as exc:
-                    outcome = exc
-                with lock:
-                    results.append(outcome)
-
-            threads = [threading.Thread(target=worker) for _ in range(burst)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=30)
+            results = claim_burst(store, "burst", burst, 60)
         assert [r for r in results if not isinstance(r, Claim)] == []
         assert results.count(Claim.NEW) == 1
         assert results.count(Claim.IN_FLIGHT) == burst - 1

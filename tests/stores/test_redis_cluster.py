@@ -34,7 +34,14 @@ from tests.stores.redis_topologies import (
     cluster_topology,
     wait_until,
 )
-from tests.stores.test_contract import App, Response, call_asgi, call_wsgi, signed
+from tests.stores.test_contract import (
+    App,
+    call_asgi,
+    call_wsgi,
+    deliver,
+    in_threads,
+    signed,
+)
 from webhook_guard import ConfigurationError, Guard, Route, StoreError, WebhookGuardWarning
 from webhook_guard.providers import github
 from webhook_guard.stores import Claim, store_from_url
@@ -56,12 +63,6 @@ def routes() -> list[Route]:
 
 def wrap(guard: Guard, adapter: str, app: Any) -> Any:
     return guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
-
-
-async def deliver(adapter: str, wrapped: Any, body: bytes) -> Response:
-    if adapter == "wsgi":
-        return call_wsgi(wrapped, PATH, body, signed(body))
-    return await call_asgi(wrapped, PATH, body, signed(body))
 
 
 # -- the URL ---------------------------------------------------------------------------------
@@ -245,7 +246,9 @@ async def test_concurrent_copies_reach_the_app_once(
                 *(call_asgi(wrapped, PATH, body, signed(body)) for _ in range(CONCURRENCY))
             )
         else:
-            responses = _in_threads(lambda: call_wsgi(wrapped, PATH, body, signed(body)))
+            responses = in_threads(
+                lambda: call_wsgi(wrapped, PATH, body, signed(body)), CONCURRENCY
+            )
         assert len(responses) == CONCURRENCY
         assert app.calls == 1
         processed = [r for r in responses if r.body == b"processed"]
@@ -258,26 +261,6 @@ async def test_concurrent_copies_reach_the_app_once(
     finally:
         assert isinstance(guard.store, RedisReplayStore)
         await close_store(guard.store)
-
-
-def _in_threads(call: Any) -> list[Any]:
-    """``call()`` in CONCURRENCY threads released at once; their results."""
-    results = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(CONCURRENCY, timeout=10)
-
-    def worker() -> None:
-        barrier.wait()
-        result = call()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 #: Fresh stores in the concurrency test: a burst on a client's first use raced redis-py's
@@ -298,7 +281,7 @@ async def test_store_concurrent_claims_one_new(cluster: ClusterTopology, mode: s
                     await asyncio.gather(*(store.aclaim(key, 60) for _ in range(CONCURRENCY)))
                 )
             else:
-                results = _in_threads(lambda key=key, store=store: store.claim(key, 60))
+                results = in_threads(lambda key=key, store=store: store.claim(key, 60), CONCURRENCY)
             assert results.count(Claim.NEW) == 1
             assert results.count(Claim.IN_FLIGHT) == CONCURRENCY - 1
         finally:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -40,7 +39,11 @@ from tests.stores.redis_topologies import (
     sentinel_url,
     wait_until,
 )
-from tests.stores.test_contract import App, Response, call_asgi, call_wsgi, signed
+from tests.stores.test_contract import (
+    App,
+    claim_burst,
+    deliver,
+)
 from webhook_guard import ConfigurationError, Guard, Route, StoreError, WebhookGuardWarning
 from webhook_guard.providers import github
 from webhook_guard.stores import Claim, store_from_url
@@ -64,12 +67,6 @@ def routes() -> list[Route]:
 
 def wrap(guard: Guard, adapter: str, app: App) -> Any:
     return guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
-
-
-async def deliver(adapter: str, wrapped: Any, body: bytes) -> Response:
-    if adapter == "wsgi":
-        return call_wsgi(wrapped, PATH, body, signed(body))
-    return await call_asgi(wrapped, PATH, body, signed(body))
 
 
 # -- the URL ---------------------------------------------------------------------------------
@@ -399,24 +396,7 @@ async def test_burst_above_pool_size_waits_for_a_connection(
             )
             pool = store.async_client().connection_pool
         else:
-            results = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(burst, timeout=10)
-
-            def worker() -> None:
-                barrier.wait()
-                try:
-                    outcome: object = store.claim("burst", 60)
-                except Exception as exc:
-                    outcome = exc
-                with lock:
-                    results.append(outcome)
-
-            threads = [threading.Thread(target=worker) for _ in range(burst)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=30)
+            results = claim_burst(store, "burst", burst, 60)
             pool = store.sync_client().connection_pool
         assert [r for r in results if not isinstance(r, Claim)] == []
         assert results.count(Claim.NEW) == 1
