@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+from tests.asgi_lifespan import lifespan
 from tests.deployment.store_common import HEALTH, PATH, health, make_guard, record_hit
 
 
 async def inner(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     if scope["type"] != "http":
         return
     status, out = 200, b""

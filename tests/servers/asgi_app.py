@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.asgi_lifespan import lifespan
 from tests.servers.common import GUARDED, Hits, echo, make_guard
 from webhook_guard import get_verdict
 
@@ -17,13 +18,7 @@ hits = Hits()
 
 async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     path = scope["path"]
     if path == "/hits":
         out = json.dumps({"hits": hits.count}).encode("ascii")

@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from tests.asgi_lifespan import lifespan
 from webhook_guard import Guard, Route, get_verdict
 from webhook_guard.keysources import cached
 from webhook_guard.providers import github
@@ -72,13 +73,7 @@ def health() -> bytes:
 
 async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     if scope["path"] == "/health":
         out = health()
     else:

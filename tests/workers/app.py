@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from tests.asgi_lifespan import lifespan
 from webhook_guard import Guard, Route
 from webhook_guard.providers import github
 
@@ -26,13 +27,7 @@ def _wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
 
 async def _asgi(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        return await lifespan(receive, send)
     if scope["type"] != "http":
         return
     await send(
