@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.providers.helpers import guard_for
+from tests.providers.helpers import guard_for, send_wsgi
 from tests.providers.test_registry import CASES, NOW, PATH, PUBLIC_URL, Case, case
 from webhook_guard import Guard, Route, Verdict
-from webhook_guard.core.verdict import VERDICT_KEY
 from webhook_guard.providers import REGISTRY, names
 from webhook_guard.testing import (
     FrozenClock,
     SignedRequest,
-    build_wsgi_environ,
     generate_private_key,
     post_signed,
     public_key,
@@ -30,19 +28,7 @@ STARLETTE_HTTPX = "ignore:Using `httpx` with `starlette.testclient` is deprecate
 
 
 def send(guard: Guard, signed: SignedRequest) -> tuple[int, bytes, list[tuple[bytes, Verdict]]]:
-    seen: list[tuple[bytes, Verdict]] = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        seen.append((environ["wsgi.input"].read(), environ[VERDICT_KEY]))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"handled"]
-
-    environ = build_wsgi_environ(
-        PATH, body=signed.body, method=signed.method, headers=signed.headers, query=signed.query
-    )
-    status: list[str] = []
-    out = b"".join(guard.wsgi(app)(environ, lambda s, h, e=None: status.append(s)))
-    return int(status[0][:3]), out, seen
+    return send_wsgi(guard, signed, PATH)
 
 
 def route_guard(name: str, c: Case, *, secret: Any = None) -> Guard:

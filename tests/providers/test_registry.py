@@ -26,14 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import webhook_guard.providers
-from tests.providers.helpers import guard_for
+from tests.providers.helpers import guard_for, send_wsgi
 from webhook_guard import Guard, Route, Verdict
 from webhook_guard.core.scheme import Scheme
 from webhook_guard.core.signing import guess_content_type
-from webhook_guard.core.verdict import VERDICT_KEY
 from webhook_guard.providers import REGISTRY, names
 from webhook_guard.providers.sns import TEST_CERT_URL, TEST_TOPIC, self_signed_certificate
-from webhook_guard.testing import FrozenClock, SignedRequest, build_wsgi_environ
+from webhook_guard.testing import FrozenClock, SignedRequest
 
 NOW = 1_790_000_000.0
 PATH = "/hooks/p"
@@ -176,19 +175,7 @@ def case(name: str) -> Case:
 
 
 def _send(guard: Guard, wire: Wire) -> tuple[int, bytes, list[tuple[bytes, Verdict]]]:
-    seen: list[tuple[bytes, Verdict]] = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        seen.append((environ["wsgi.input"].read(), environ[VERDICT_KEY]))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"handled"]
-
-    environ = build_wsgi_environ(
-        PATH, body=wire.body, method=wire.method, headers=wire.headers, query=wire.query
-    )
-    status: list[str] = []
-    out = b"".join(guard.wsgi(app)(environ, lambda s, h, e=None: status.append(s)))
-    return int(status[0][:3]), out, seen
+    return send_wsgi(guard, wire, PATH)
 
 
 def _guard(name: str, *, replay: bool = True) -> Guard:
