@@ -173,6 +173,25 @@ def test_route_match_is_total(path: str) -> None:
     assert loosen(path).startswith("/")
 
 
+@SETTINGS
+@given(
+    seen=st.lists(st.one_of(paths, st.text(st.sampled_from("/hooksgithubHOOKS.;%2e"), max_size=30)), max_size=20),
+    path=st.one_of(
+        st.sampled_from(["/HOOKS/github", "/x/../hooks/github", "/hooks//github", "/hooks/git%68ub",
+                         "/hooks/github/", "/acme/seatable", "/events/x", "/api/items/1"]),
+        paths,
+        st.text(st.sampled_from("/hooksgithubHOOKS.;%2e5cf\\\x00{}*"), max_size=40),
+    ),
+)
+def test_route_match_does_not_depend_on_paths_seen_before(seen: list[str], path: str) -> None:
+    fresh = RouteTable(TABLE.routes)
+    expected = fresh.match(path)
+    warmed = RouteTable(TABLE.routes)
+    for other in [*seen, path]:
+        warmed.match(other)
+    assert warmed.match(path) == expected
+
+
 def disguise(segment: str, how: int) -> str:
     if how == 0:
         return segment.upper()

@@ -246,3 +246,41 @@ def test_loosen(path: str, loose: str) -> None:
 def test_route_provider_name_unsigned() -> None:
     assert Route("/x", unsigned=True).provider_name == "unsigned"
     assert repr(DENY) == "DENY"
+
+
+# -- remembered misses -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("/api/v1/items/42", None, id="unrelated"),
+        pytest.param("/hooks/gitlab", None, id="sibling-under-a-route-prefix"),
+        pytest.param("/other//x", None, id="odd-but-unrelated"),
+        pytest.param("/HOOKS/github", DENY, id="disguise-never-remembered-as-a-miss"),
+        pytest.param("/x/../hooks/github", DENY, id="dot-dot-disguise"),
+        pytest.param("/hooks/github/", "/hooks/github", id="trailing-slash-match"),
+    ],
+)
+def test_second_request_gets_the_first_answer(path: str, expected: object) -> None:
+    routes = table("/hooks/github", "/hooks/github/{repo}", "/events/*")
+    first, second = routes.match(path), routes.match(path)
+    for found in (first, second):
+        if isinstance(expected, str):
+            assert isinstance(found, tuple)
+            assert found[0].pattern == expected
+        else:
+            assert found is expected
+    assert (path in routes._misses) is (expected is None)
+
+
+def test_remembered_misses_are_bounded() -> None:
+    from webhook_guard.core.routes import MAX_MISSES, MISS_PATH_LENGTH
+
+    routes = table("/hooks/github")
+    for i in range(MAX_MISSES + 10):
+        assert routes.match(f"/api/{i}") is None
+    assert 0 < len(routes._misses) <= MAX_MISSES
+    long_path = "/api/" + "x" * MISS_PATH_LENGTH
+    assert routes.match(long_path) is None
+    assert long_path not in routes._misses

@@ -30,6 +30,11 @@ _ODD = re.compile(r"//|/\.|[\\;%\x00\n]")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
+#: Most paths ``RouteTable`` remembers as matching no route, and the longest it remembers.
+MAX_MISSES = 4096
+MISS_PATH_LENGTH = 256
+
+
 def _is_odd(path: str) -> bool:
     """``_ODD.search(path)`` without the regex engine (a third of the cost, every request),
     or a path without its leading slash (``POST hooks/github HTTP/1.1``: wsgiref, Werkzeug's
@@ -174,7 +179,7 @@ class RouteTable(Generic[T]):
     """Compiled routes (``Route``, or anything with a ``pattern``). ``match(path)`` returns
     ``(route, params)``, ``DENY`` or None."""
 
-    __slots__ = ("_dynamic", "_loose", "_prefixes", "_static", "routes")
+    __slots__ = ("_dynamic", "_loose", "_misses", "_prefixes", "_static", "routes")
 
     def __init__(self, routes: Iterable[T]) -> None:
         self.routes = tuple(routes)
@@ -192,12 +197,17 @@ class RouteTable(Generic[T]):
             first = pattern.split("/", 2)[1]
             prefixes.add("/" if "{" in first or first == "*" else "/" + first.lower())
         self._prefixes = tuple(sorted(prefixes))
+        #: Paths seen to match no route (the table never changes, so neither does the
+        #: answer): the app's own paths cost one lookup from their second request on.
+        self._misses: dict[str, None] = {}
 
     def match(self, path: str) -> tuple[T, Mapping[str, str]] | _Deny | None:
         """Find the route for an app-relative, decoded path."""
         found = self._static.get(path)
         if found is not None:
             return found  # a static pattern is a clean path: so is this one
+        if path in self._misses:
+            return None
         key = path[:-1] if path[-1:] == "/" and len(path) > 1 else path
         if key is not path and key != "/":
             found = self._static.get(key)
@@ -206,6 +216,7 @@ class RouteTable(Generic[T]):
         odd = _is_odd(path)
         if not odd and not path.lower().startswith(self._prefixes):
             # Under no route's first segment and clean: no route and no disguise can match.
+            self._miss(path)
             return None
         for regex, candidate in self._dynamic:
             m = regex.fullmatch(key)
@@ -223,4 +234,14 @@ class RouteTable(Generic[T]):
         for regex in self._loose:
             if regex.fullmatch(loose_key):
                 return DENY
+        self._miss(path)
         return None
+
+    def _miss(self, path: str) -> None:
+        """Remember that ``path`` matches no route: bounded in entries and length (paths
+        come from clients), cleared when full."""
+        if len(path) <= MISS_PATH_LENGTH:
+            misses = self._misses
+            if len(misses) >= MAX_MISSES:
+                misses.clear()
+            misses[path] = None
