@@ -232,11 +232,9 @@ RAW_ONLY = [
     pytest.param("POST", "/hooks/github#x", id="fragment"),
     pytest.param("POST", "/hooks/github%2F", id="pct-trailing-slash"),
     pytest.param("POST", "///hooks/github", id="triple-slash-lead"),
-    # A decoded trailing newline: Starlette's route regexes end in "$", which also matches
-    # before a final "\n", so "/hooks/github\n" runs the /hooks/github handler.
-    pytest.param("POST", "/hooks/github%0a", id="pct-newline"),
+    # More newlines (the trailing ones are in DISGUISES): Starlette's route regexes end in
+    # "$", which also matches before a final "\n".
     pytest.param("POST", "/hooks/github%0A/", id="pct-newline-slash"),
-    pytest.param("POST", "/repos/api/hooks%0A", id="pct-newline-param"),
     pytest.param("POST", "/hooks/git%0ahub", id="pct-newline-inside"),
     pytest.param("POST", "/hooks/github%0d", id="pct-cr"),
 ]

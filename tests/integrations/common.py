@@ -239,6 +239,10 @@ DISGUISES = [
     pytest.param("POST", "/hooks/github%3Bx=1", {}, id="pct-semicolon"),
     pytest.param("POST", "/hooks/github%00", {}, id="nul"),
     pytest.param("POST", "/hooks\\github", {}, id="backslash"),
+    # A decoded trailing newline: the "$" ending Starlette's route regexes also matches
+    # before a final newline (Django matches re_path endpoints in full).
+    pytest.param("POST", "/hooks/github%0a", {}, id="pct-newline"),
+    pytest.param("POST", "/repos/api/hooks%0A", {}, id="pct-newline-param"),
     pytest.param("POST", "/hooks/github?x=1", {}, id="query"),
     *(
         pytest.param(m, "/hooks/github", {}, id=f"method-{m.lower()}")
