@@ -285,6 +285,15 @@ def test_defaults() -> None:
         ("https://SNS.us-east-1.amazonaws.com/x.pem", False),
         ("https://s3.amazonaws.com/x.pem", False),
         ("https://sns.us_east.amazonaws.com/x.pem", False),
+        ("https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-1.pem", True),
+        ("https://sns.us-isob-east-1.amazonaws.com/SimpleNotificationService-1.pem", True),
+        ("https://sns.ap-southeast-5.amazonaws.com/SimpleNotificationService-1.pem", True),
+        # S3 virtual-hosted buckets named "sns", served under Amazon's own certificate.
+        ("https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem", False),
+        ("https://sns.s3-accelerate.amazonaws.com/SimpleNotificationService-1.pem", False),
+        ("https://sns.s3-external-1.amazonaws.com/SimpleNotificationService-1.pem", False),
+        ("https://sns.s3-website-us-east-1.amazonaws.com/x.pem", False),
+        ("https://sns.s3.us-east-1.amazonaws.com/x.pem", False),
     ],
 )
 def test_certificate_urls_allowed(url: str, allowed: bool) -> None:
@@ -382,6 +391,34 @@ def test_equal_calls_sign_equal_messages_and_another_event_another_id() -> None:
     assert OURS.sign(b"a", secret=PRIVATE, timestamp=NOW).body == first.body
     other = OURS.sign(b"b", secret=PRIVATE, timestamp=NOW)
     assert json.loads(other.body)["MessageId"] != json.loads(first.body)["MessageId"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("MessageId", "{MessageId}\nSubject\n{Subject}", id="message-id-absorbs-subject"),
+        pytest.param("Subject", "Hi\nthere", id="subject"),
+        pytest.param("TopicArn", TEST_TOPIC + "\n", id="topic-arn"),
+    ],
+)
+def test_a_newline_outside_the_message_is_refused(field: str, value: str) -> None:
+    """The canonical string is "name\\nvalue\\n" pairs: with a newline allowed in the
+    MessageId, a copy without its Subject signs the same bytes under another MessageId
+    (another replay key for the same delivery)."""
+    signed = OURS.sign(b"alarm", secret=PRIVATE, timestamp=NOW, subject="ALARM: cpu")
+    message = json.loads(signed.body)
+    assert check(message, scheme=OURS, keys=OUR_KEYS, now=NOW).reason is Reason.VERIFIED
+    changed = {**message, field: value.format(**message)}
+    if field == "MessageId":
+        del changed["Subject"]
+        assert canonical_string(changed) is None
+        assert canonical_string({**changed, "MessageId": message["MessageId"]}) is not None
+    assert check(changed, scheme=OURS, keys=OUR_KEYS, now=NOW).reason is Reason.BAD_REQUEST
+
+
+def test_a_multi_line_message_verifies() -> None:
+    signed = OURS.sign(b"line 1\nline 2\n", secret=PRIVATE, timestamp=NOW, subject="Hi")
+    assert check(signed.body, scheme=OURS, keys=OUR_KEYS, now=NOW).reason is Reason.VERIFIED
 
 
 def test_another_key_under_the_same_url_is_refused() -> None:

@@ -55,8 +55,12 @@ from webhook_guard.providers.handshakes import Handshake, answered
 
 __all__ = ("SNS", "SNS_HOSTS", "SNSConfirmation", "canonical_string", "self_signed_certificate")
 
-#: The hosts SNS serves its signing certificates and subscription URLs from.
-SNS_HOSTS = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+#: The hosts SNS serves its signing certificates and subscription URLs from:
+#: ``sns.<region>.amazonaws.com`` (``.com.cn`` in China), the region spelled as AWS spells
+#: them (``us-east-1``, ``us-gov-west-1``, ``us-isob-east-1``). A looser label would also
+#: match S3's virtual-hosted buckets (``sns.s3.amazonaws.com`` is a bucket named ``sns``,
+#: served under Amazon's certificate), whose owner could then sign any message.
+SNS_HOSTS = r"sns\.[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}\.amazonaws\.com(\.cn)?"
 #: The certificate URL ``sign`` and the test kit use (pinned to the signing key's certificate).
 TEST_CERT_URL = (
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-webhook-guard-test.pem"
@@ -87,8 +91,9 @@ _NO_KEY = Check(Reason.NO_ACTIVE_KEY)
 
 
 def canonical_string(message: dict[str, Any]) -> bytes | None:
-    """The bytes SNS signs for ``message``; None when its ``Type`` is unknown or a signed
-    field is missing or not a string (``Subject`` may be absent or null)."""
+    """The bytes SNS signs for ``message``; None when its ``Type`` is unknown, or a signed
+    field is missing, not a string, or holds a newline outside ``Message`` (``Subject`` may
+    be absent or null)."""
     kind = message.get("Type")
     fields = _FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
@@ -99,6 +104,12 @@ def canonical_string(message: dict[str, Any]) -> bytes | None:
         if value is None and name == "Subject":
             continue
         if not isinstance(value, str):
+            return None
+        if name != "Message" and "\n" in value:
+            # The string is "name\nvalue\n" pairs: a newline in a value could carry the
+            # next pair (a MessageId absorbing "\nSubject\n..."), the same signed bytes
+            # read as another message. Only the Message may span lines (AWS forbids line
+            # breaks in a Subject; the other fields are ids, times, ARNs and URLs).
             return None
         out.append(f"{name}\n{value}\n")
     try:
