@@ -101,6 +101,15 @@ INVALID = [
     pytest.param(
         {"routes": [route(max_body=-1)]}, "webhook_guard.E006", "max_body", id="E006-max-body"
     ),
+    *(
+        pytest.param(
+            {"routes": [route(replay_ttl=ttl)]},
+            "webhook_guard.E006",
+            "replay_ttl",
+            id=f"E006-route-replay-ttl-{name}",
+        )
+        for name, ttl in [("zero", 0), ("negative", -5), ("nan", float("nan")), ("text", "1d")]
+    ),
     pytest.param(
         {"routes": [route()], "duplicate_status": 500},
         "webhook_guard.E006",

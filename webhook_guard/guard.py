@@ -487,6 +487,15 @@ def _check_route(route: Route) -> Route:
         raise ConfigurationError(
             f"route {pattern!r}: max_body must be >= 0", code="webhook_guard.E006"
         )
+    ttl = route.replay_ttl
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0
+    ):
+        # 0 or less would keep no replay key at all on routes without a timestamp window:
+        # every copy of a delivery would be processed again.
+        raise ConfigurationError(
+            f"route {pattern!r}: replay_ttl must be a number > 0", code="webhook_guard.E006"
+        )
     if route.status is not None and not 400 <= route.status <= 499:
         raise ConfigurationError(
             f"route {pattern!r}: status must be a 4xx code, not {route.status}",
