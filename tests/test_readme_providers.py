@@ -63,7 +63,7 @@ def _message_identity(scheme: Scheme) -> str:
     if isinstance(scheme, (Token, BodyToken)):
         return "none (nothing signed)"
     if isinstance(scheme, Adyen):
-        return "signed (`pspReference`, `eventCode`, `success`) of the items"
+        return "the items' signed strings, in any order"
     if isinstance(scheme, SNS):
         return "signed `MessageId` (kept on retries)"
     if isinstance(scheme, JWS):

@@ -487,7 +487,7 @@ def _check_route(route: Route) -> Route:
         raise ConfigurationError(
             f"route {pattern!r}: max_body must be >= 0", code="webhook_guard.E006"
         )
-    ttl = route.replay_ttl
+    ttl: object = route.replay_ttl
     if ttl is not None and (
         isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0
     ):

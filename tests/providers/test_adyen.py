@@ -8,6 +8,7 @@ Oracle: the Adyen Python library (``Adyen.util``), both ways, and its published 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -70,7 +71,8 @@ def test_published_vector() -> None:
     assert result.reason is Reason.VERIFIED
     assert result.key_id == "k0"
     assert result.message_id == "7914073381342284:AUTHORISATION:true"
-    assert result.replay_material == b"adyen\x00" + result.message_id.encode()
+    signed = adyen_signing_string(ITEM).encode()  # type: ignore[union-attr]
+    assert result.replay_material == b"adyen\x00" + hashlib.sha256(signed).digest()
     assert result.details["reply"] == "[accepted]"
     assert (SCHEME.body_signed, SCHEME.retry_horizon, get("adyen")) == (False, 31 * 86400.0, adyen)
 
@@ -135,6 +137,52 @@ def test_every_item_must_verify() -> None:
         EXPECTED
     )
     assert check(both).reason is Reason.BAD_SIGNATURE  # the second item is not genuine
+
+
+def _signed_item(**fields: Any) -> dict[str, Any]:
+    item = {**ITEM, **fields}
+    item["additionalData"] = {
+        "hmacSignature": adyen_util.generate_notification_sig(item, KEY).decode()
+    }
+    return item
+
+
+def _wire(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"live": "false", "notificationItems": [{"NotificationRequestItem": i} for i in items]}
+
+
+def test_an_item_twice_is_refused() -> None:
+    """The list around the items is not signed: [A, A] would be a new delivery of A."""
+    item = _signed_item()
+    assert check(_wire(item)).reason is Reason.VERIFIED
+    assert check(_wire(item, item)).reason is Reason.BAD_REQUEST
+    other = _signed_item(pspReference="8814073381342284")
+    assert check(_wire(item, other, item)).reason is Reason.BAD_REQUEST
+
+
+def test_identity_is_the_set_of_signed_items() -> None:
+    a, b = _signed_item(), _signed_item(pspReference="8814073381342284")
+    assert check(_wire(a, b)).replay_material == check(_wire(b, a)).replay_material
+    assert check(_wire(a)).replay_material != check(_wire(b)).replay_material
+    assert check(_wire(a)).replay_material != check(_wire(a, b)).replay_material
+
+
+def test_a_colon_moved_between_fields_is_the_same_delivery() -> None:
+    """Fields are joined with ":" unescaped: a value holding one can be re-split into other
+    fields over the same signed string. The identity follows the signed string, and no
+    message_id is derived from a split that was not signed."""
+    genuine = _signed_item(merchantReference="order:42")
+    moved = {
+        **genuine,
+        "merchantAccountCode": "TestMerchant:order",
+        "merchantReference": "42",
+    }
+    assert adyen_signing_string(moved) == adyen_signing_string(genuine)
+    first, second = check(_wire(genuine)), check(_wire(moved))
+    assert (first.reason, second.reason) == (Reason.VERIFIED, Reason.VERIFIED)
+    assert first.replay_material == second.replay_material
+    assert (first.message_id, second.message_id) == (None, None)
+    assert check(_wire(_signed_item())).message_id == "7914073381342284:AUTHORISATION:true"
 
 
 def test_key_rotation_and_identity_under_the_first_key() -> None:

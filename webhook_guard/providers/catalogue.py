@@ -967,7 +967,7 @@ adyen = _Provider(
     retry_horizon=31 * DAY,  # a retry queue "for up to 30 days"
     headers='none: each item\'s `additionalData.hmacSignature`',
     algorithm="Base64 HMAC-SHA256 (hex key) of `pspReference:originalReference:merchantAccountCode:merchantReference:value:currency:eventCode:success`, every item",
-    notes="`body_signed=False`: only those fields are signed; dedupe key (pspReference, eventCode, success); answer `[accepted]` (`details[\"reply\"]`)",
+    notes="`body_signed=False`: only those fields are signed; an item twice in one request is refused; answer `[accepted]` (`details[\"reply\"]`)",
     oracle="Adyen Python library `util` (both ways), its test vector",
 )  # fmt: skip
 

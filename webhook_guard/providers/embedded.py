@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = ("ADYEN_FIELDS", "Adyen", "Mailgun", "adyen_signing_string", "mailgun_
 
 _MAX_TOKEN = 256
 _BAD_SIGNATURE = Check(Reason.BAD_SIGNATURE)
+_BAD_REQUEST = Check(Reason.BAD_REQUEST)
 _FIELDS = ("timestamp", "token", "signature")
 
 
@@ -173,9 +175,10 @@ class Adyen(Family):
     Every item of ``notificationItems`` must carry ``additionalData.hmacSignature`` =
     Base64(HMAC-SHA256(hex-decoded key, signing string)), and every one must verify. Only
     the listed fields are signed (``body_signed=False``): the rest of an item (its other
-    ``additionalData``) is not. The replay key is the signed (pspReference, eventCode,
-    success) of the items; ``verdict.details["reply"]`` is the ``[accepted]`` body Adyen
-    expects from the app.
+    ``additionalData``) is not. The replay key is the set of the items' signed strings (in
+    any order; an item twice is refused); ``message_id`` their (pspReference, eventCode,
+    success), when no signed value holds the ``:`` that separates them.
+    ``verdict.details["reply"]`` is the ``[accepted]`` body Adyen expects from the app.
     """
 
     body_signed = False
@@ -214,7 +217,8 @@ class Adyen(Family):
         if isinstance(items, Reason):
             return Check(items)
         result = _BAD_SIGNATURE  # replaced by the first item's answer (there is one)
-        events = []
+        signed_items: set[bytes] = set()
+        events: list[str] | None = []
         for item in items:
             extra = item.get("additionalData")
             signature = extra.get("hmacSignature") if isinstance(extra, dict) else None
@@ -227,18 +231,26 @@ class Adyen(Family):
                 signed = message.encode("utf-8") if message is not None else None
             except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
                 signed = None
-            if signed is None:
-                return Check(Reason.BAD_REQUEST)
+            if signed is None or signed in signed_items:
+                return _BAD_REQUEST  # an item twice is no batch Adyen sends: a replay
             result = try_keys(keys, self._expected, signed, signature)
             if result[0] is not Reason.VERIFIED:
                 return result  # every item must verify
-            events.append(
-                ":".join(str(item.get(k, "")) for k in ("pspReference", "eventCode", "success"))
-            )
-        event_id = "|".join(events)
+            signed_items.add(signed)
+            fields = [str(item.get(k, "")) for k in ("pspReference", "eventCode", "success")]
+            if events is not None and message.count(":") == len(ADYEN_FIELDS) - 1:  # type: ignore[union-attr]
+                events.append(":".join(fields))
+            else:  # a value holds ":": the split into fields is not what was signed
+                events = None
+        # The identity is what each item signs, in any order: the fields are joined with
+        # ":" unescaped, so a value holding one can be re-split into other fields over the
+        # same signed string, and the list around the items is not signed at all.
+        digests = sorted(hashlib.sha256(signed).digest() for signed in signed_items)
+        event_id = "|".join(events) if events is not None else ""
         return Check(
-            Reason.VERIFIED, key_id=result.key_id, replay_material=b"adyen\x00" + event_id.encode(),
-            message_id=event_id if len(event_id) <= 256 and event_id.isprintable() else None,
+            Reason.VERIFIED, key_id=result.key_id,
+            replay_material=b"adyen\x00" + b"".join(digests),
+            message_id=event_id if 0 < len(event_id) <= 256 and event_id.isprintable() else None,
             details={"reply": "[accepted]"},
         )  # fmt: skip
 
