@@ -574,7 +574,9 @@ hubspot = _Provider(
 
 _HUBSPOT_LEGACY = (
     "HubSpot's v1/v2 signature is a plain SHA-256 of the client secret and the request (no"
-    " HMAC) with no timestamp: a captured request stays valid; HubSpot signs webhooks with v3"
+    " HMAC) with no timestamp: a captured request stays valid, and a length extension can"
+    " append to a signed body without the secret (bodies that are not UTF-8 are refused,"
+    " which stops the known forms); HubSpot signs webhooks with v3"
 )
 hubspot_v1 = _Provider(
     "hubspot_v1",
