@@ -81,6 +81,21 @@ def test_default_check_store_warns_and_starts_when_the_store_is_down(
     assert [STARTUP_TEXT in r.getMessage() for r in errors] == [True]
 
 
+def test_store_down_at_start_never_raises_even_with_warnings_as_errors(
+    down_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``-W error`` turns configuration warnings into errors, but a transient outage must
+    not stop the host (check_store="strict" is the way to fail fast): logged, not raised."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        guard = Guard(_routes(), replay_store=down_redis.url)
+    assert guard.store is not None
+    errors = [r for r in caplog.records if r.name == "webhook_guard" and r.levelname == "ERROR"]
+    assert [STARTUP_TEXT in r.getMessage() for r in errors] == [True]
+
+
 # -- real servers ----------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ with the fields below; secrets, signatures, tokens and bodies are never included
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Callable
@@ -115,22 +116,36 @@ def log_store_down_at_start(store: object, exc: BaseException) -> None:
         cause,
         extra={"webhook_guard": {"event": "webhook_guard.store_down", "cause": cause}},
     )
-    warnings.warn(
+    _warn_never_raising(
         f"webhook_guard: the replay store {store!r} does not answer at start-up ({cause}); "
         "guarded routes answer 503 until it does",
-        WebhookGuardWarning,
-        stacklevel=4,
+        stacklevel=5,
     )
 
 
-def warn_config(message: str, *, event: str, stacklevel: int = 3, **fields: Any) -> None:
-    """A configuration-level problem: ``warnings.warn`` (``WebhookGuardWarning``, seen on
-    stderr with no logging set up) and a WARNING record on the ``webhook_guard`` logger."""
-    warnings.warn(message, WebhookGuardWarning, stacklevel=stacklevel)
+def _warn_never_raising(message: str, *, stacklevel: int) -> None:
+    """``warnings.warn`` for a condition that must never stop the host (a transient outage,
+    or a request in flight), even when warnings are turned into errors (``-W error``):
+    the message is logged either way. ``check_store="strict"`` is the way to fail fast."""
+    with contextlib.suppress(WebhookGuardWarning):
+        warnings.warn(message, WebhookGuardWarning, stacklevel=stacklevel)
+
+
+def warn_config(
+    message: str, *, event: str, stacklevel: int = 3, in_request: bool = False, **fields: Any
+) -> None:
+    """A configuration-level problem: a WARNING record on the ``webhook_guard`` logger and
+    ``warnings.warn`` (``WebhookGuardWarning``, seen on stderr with no logging set up;
+    turned into an error where the user asked for that, except ``in_request``: a request
+    is never failed for it)."""
     logger.warning(message, extra={"webhook_guard": {"event": event, **fields}})
+    if in_request:
+        _warn_never_raising(message, stacklevel=stacklevel + 1)
+    else:
+        warnings.warn(message, WebhookGuardWarning, stacklevel=stacklevel)
 
 
-def warn_memory_store(why: str) -> None:
+def warn_memory_store(why: str, *, in_request: bool = False) -> None:
     """The in-memory replay store protects one process only; say so when there are several."""
     warn_config(
         "webhook_guard: the in-memory replay store protects one process only, but "
@@ -138,6 +153,7 @@ def warn_memory_store(why: str) -> None:
         "replay_store='redis://...' with several workers.",
         event="webhook_guard.memory_store_multiprocess",
         stacklevel=4,
+        in_request=in_request,
     )
 
 

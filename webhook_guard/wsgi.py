@@ -68,7 +68,9 @@ class WSGIWebhookGuard:
         guard = self.guard
         if not self._warned and environ.get("wsgi.multiprocess"):
             self._warned = True
-            warn_memory_store("the WSGI server runs several processes (wsgi.multiprocess)")
+            warn_memory_store(
+                "the WSGI server runs several processes (wsgi.multiprocess)", in_request=True
+            )
         method = environ.get("REQUEST_METHOD", "GET")
         declared = environ.get("CONTENT_LENGTH")
         plan = self._plan(

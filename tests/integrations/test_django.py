@@ -125,6 +125,24 @@ def test_system_checks(setting: dict[str, Any], middleware: list[str], code: str
         assert "/hooks/" in text or "gitbub" in text or "secrett" in text
 
 
+@pytest.mark.parametrize("as_errors", [False, True], ids=["default", "warnings-as-errors"])
+def test_a_guard_warning_is_a_system_check_warning(as_errors: bool) -> None:
+    """``manage.py check`` reports a WebhookGuardWarning as W005, also under ``-W error``
+    (where building the guard would otherwise end ``check`` with a traceback)."""
+    import warnings
+
+    literal = {**ROUTE, "secret": "a-literal-secret-in-settings"}
+    with (
+        override_settings(WEBHOOK_GUARD={"routes": [literal]}, MIDDLEWARE=FIRST),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("error" if as_errors else "default")
+        messages = run_checks()
+    assert [m.id for m in messages] == ["webhook_guard.W005"]
+    assert "literal secret" in str(messages[0].msg)
+    assert "a-literal-secret-in-settings" not in str(messages[0].msg)
+
+
 def test_clean_configuration_has_no_messages() -> None:
     with override_settings(WEBHOOK_GUARD={"routes": [ROUTE]}, MIDDLEWARE=FIRST):
         assert run_checks() == []

@@ -31,6 +31,22 @@ def ok_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"ok"]
 
 
+def test_a_request_never_fails_for_the_warning_even_with_warnings_as_errors(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found at the first guarded request, the warning is logged; with warnings turned into
+    errors it must not turn that request into an exception (a 500 for a genuine webhook)."""
+    import warnings
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    app = Guard([Route("/hooks/github", github(secret=SECRET))]).wsgi(ok_app)
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status, _, content = send(app, b'{"n":1}', **{"wsgi.multiprocess": True})
+    assert (status, content) == ("200 OK", b"ok")
+    assert len(warnings_in(caplog)) == 1
+
+
 def test_full_store_refuses_instead_of_evicting() -> None:
     clock = FrozenClock(0)
     store = MemoryReplayStore(max_entries=2, clock=clock)

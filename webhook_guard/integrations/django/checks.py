@@ -9,18 +9,22 @@
                           ``VerifiedWebhookMiddleware``)
 ``webhook_guard.W004``    Django's ``LoginRequiredMiddleware`` would redirect verified
                           webhooks to the login page
+``webhook_guard.W005``    a ``WebhookGuardWarning`` raised while building the guard (a
+                          literal secret in settings, the in-memory store under several
+                          processes, ...), reported here even under ``-W error``
 ========================  ================================================================
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from webhook_guard.exceptions import ConfigurationError
+from webhook_guard.exceptions import ConfigurationError, WebhookGuardWarning
 from webhook_guard.integrations.django.conf import SETTING, get_guard
 from webhook_guard.integrations.django.exempt import VerifiedWebhookMiddleware
 from webhook_guard.integrations.django.middleware import WebhookGuardMiddleware
@@ -38,10 +42,18 @@ def check_webhook_guard(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     errors: list[Any] = []
     if not hasattr(settings, SETTING):
         return errors
-    try:
-        get_guard()
-    except ConfigurationError as exc:
-        errors.append(Error(exc.message, id=exc.code, obj=f"settings.{SETTING}"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WebhookGuardWarning)  # a check reports, never raises
+        try:
+            get_guard()
+        except ConfigurationError as exc:
+            errors.append(Error(exc.message, id=exc.code, obj=f"settings.{SETTING}"))
+    for warned in caught:
+        if issubclass(warned.category, WebhookGuardWarning):
+            errors.append(Warning(str(warned.message), id="webhook_guard.W005", obj=f"settings.{SETTING}"))
+        else:  # not ours: on to the filters the user set
+            warnings.warn_explicit(warned.message, warned.category, warned.filename, warned.lineno)
+    if any(e.id.startswith("webhook_guard.E") for e in errors):
         return errors
     middleware = list(getattr(settings, "MIDDLEWARE", []) or [])
     if MIDDLEWARE_PATH not in middleware:
