@@ -573,6 +573,44 @@ async def test_copy_while_the_first_is_in_flight_is_409(make: Callable[..., Guar
     assert len(handler.calls) == 1
 
 
+def test_a_late_failure_after_a_lapsed_lease_never_erases_the_retrys_commit() -> None:
+    """A's lease lapses while its response still streams; the provider's retry B claims
+    the key, is processed and committed; then A ends in failure and releases. B's commit
+    stands: the next copy is a duplicate, not a third processing."""
+    clock = FrozenClock(NOW)
+    guard = Guard(
+        [Route("/hooks/stripe", stripe(secret=STRIPE_SECRET))],
+        replay_store=MemoryReplayStore(clock=clock),
+        processing_timeout=300,
+        clock=clock,
+    )
+    processed: list[int] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        processed.append(len(processed) + 1)
+        failed = len(processed) == 1
+
+        def stream() -> Iterable[bytes]:
+            start_response("500 Internal Server Error" if failed else "200 OK", [])
+            yield b"x"
+
+        return stream()
+
+    guarded = guard.wsgi(app)
+    first = sdk_delivery("stripe", clock.now)
+    environ = build_wsgi_environ("/hooks/stripe", body=first[1], headers=first[0])
+    slow = guarded(environ, lambda s, h, e=None: None)  # A: claimed, still streaming
+    clock.advance(301)  # A's lease lapses
+    assert call_wsgi(guarded, "/hooks/stripe", *sdk_delivery("stripe", clock.now, 1))[0] == 200
+    assert processed == [1, 2]
+    for _ in slow:  # A ends with its 500: a release, late
+        pass
+    slow.close()  # type: ignore[attr-defined]
+    third = call_wsgi(guarded, "/hooks/stripe", *sdk_delivery("stripe", clock.now + 1, 2))
+    assert is_duplicate(third)
+    assert processed == [1, 2]
+
+
 # -- a subset or re-ordering of the signatures is the same message ----------------------------
 
 KEY_A, KEY_B = "rotation-key-new", "rotation-key-old"

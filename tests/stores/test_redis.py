@@ -350,20 +350,51 @@ async def test_redis_stopped_then_restarted(
 
 
 async def test_claim_states_visible_in_redis(redis_url: str) -> None:
-    """pending while in flight, done after commit, gone after release."""
+    """pending while in flight, gone after release; done after commit, and still done
+    after a late release."""
     store = RedisReplayStore(redis_url)
     client = redis.Redis.from_url(redis_url)
     try:
         assert store.claim("x", 60) is Claim.NEW
         assert client.get("webhook_guard:x") == b"pending"
+        store.release("x")
+        assert client.exists("webhook_guard:x") == 0
+        assert store.claim("x", 60) is Claim.NEW
         store.commit("x", 60)
         assert client.get("webhook_guard:x") == b"done"
         assert 0 < client.pttl("webhook_guard:x") <= 60_000
         store.release("x")
-        assert client.exists("webhook_guard:x") == 0
+        assert client.get("webhook_guard:x") == b"done"
     finally:
         client.close()
         await close_redis_store(store)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_client_that_decodes_responses_still_sees_duplicates(
+    redis_url: str, mode: str
+) -> None:
+    """redis-py with decode_responses=True answers "done", not b"done": a processed event is
+    still DONE (a duplicate, 200), not IN_FLIGHT (409, retried by the provider)."""
+    if mode == "sync":
+        store = RedisReplayStore.from_client(redis.Redis.from_url(redis_url, decode_responses=True))
+        assert store.claim("d", 60) is Claim.NEW
+        assert store.claim("d", 60) is Claim.IN_FLIGHT
+        store.commit("d", 60)
+        assert store.claim("d", 60) is Claim.DONE
+        store.sync_client().close()
+        return
+    import redis.asyncio as aredis
+
+    client = aredis.Redis.from_url(redis_url, decode_responses=True)
+    store = RedisReplayStore.from_client(client)
+    try:
+        assert await store.aclaim("d", 60) is Claim.NEW
+        assert await store.aclaim("d", 60) is Claim.IN_FLIGHT
+        await store.acommit("d", 60)
+        assert await store.aclaim("d", 60) is Claim.DONE
+    finally:
+        await client.aclose()
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

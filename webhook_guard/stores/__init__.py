@@ -32,7 +32,7 @@ class ReplayStore(Protocol):
 
     def commit(self, key: str, ttl: float) -> None: ...  # ttl: from the claim on
 
-    def release(self, key: str) -> None: ...
+    def release(self, key: str) -> None: ...  # a pending key only, never a committed one
 
     async def aclaim(self, key: str, ttl: float) -> Claim: ...
 

@@ -79,13 +79,19 @@ class MemoryReplayStore:
             return _DONE if current[1] else _IN_FLIGHT
 
     def commit(self, key: str, ttl: float) -> None:
-        # Only the request holding the claim commits or releases it: no race to guard.
+        # The request holding the claim commits it (after a lapsed lease, possibly over the
+        # claim of a retry: the event was processed, so it is recorded as such).
         entry = self._entries.get(key)
         if entry is not None and not entry[1]:
             self._entries[key] = (entry[2] + ttl, True, entry[2])
 
     def release(self, key: str) -> None:
-        self._entries.pop(key, None)
+        # A claim still pending only, never a processed event's key: a request whose lease
+        # lapsed must not erase the commit of the retry that claimed the key after it.
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and not entry[1]:
+                del self._entries[key]
 
     async def aclaim(self, key: str, ttl: float) -> Claim:
         return self.claim(key, ttl)

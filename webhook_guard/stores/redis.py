@@ -46,6 +46,12 @@ DEFAULT_TIMEOUT = 1.0
 URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://")
 _PENDING = b"pending"
 _DONE = b"done"
+#: Release deletes a claim still pending, never a processed event's key: a request whose
+#: lease lapsed must not erase the commit of the retry that claimed the key after it.
+_RELEASE = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0"
+)
 #: Claims this process made and has not settled yet, at most (older ones are dropped).
 _MAX_OPEN_CLAIMS = 100_000
 _E008 = "webhook_guard.E008"
@@ -569,7 +575,8 @@ class RedisReplayStore:
     def _claimed(previous: Any) -> Claim:
         if previous is None:
             return Claim.NEW
-        return Claim.DONE if previous == _DONE else Claim.IN_FLIGHT
+        # A client made with decode_responses=True answers text.
+        return Claim.DONE if previous == _DONE or previous == "done" else Claim.IN_FLIGHT
 
     def _opened(self, key: str, claim: Claim) -> Claim:
         if claim is Claim.NEW:
@@ -623,7 +630,7 @@ class RedisReplayStore:
     def release(self, key: str) -> None:
         self._claims.pop(key, None)
         try:
-            self.sync_client().delete(self.prefix + key)
+            self.sync_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
         except self._errors as exc:
             raise StoreError(f"Redis release failed: {type(exc).__name__}") from exc
 
@@ -656,7 +663,7 @@ class RedisReplayStore:
     async def arelease(self, key: str) -> None:
         self._claims.pop(key, None)
         try:
-            await self.async_client().delete(self.prefix + key)
+            await self.async_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
         except self._errors as exc:
             raise StoreError(f"Redis release failed: {type(exc).__name__}") from exc
 
