@@ -413,14 +413,49 @@ async def test_app_500_releases_claim() -> None:
     assert len(app.calls) == 2
 
 
-@pytest.mark.parametrize("duplicate_status", [200, 409])
+@pytest.mark.parametrize(
+    "last",
+    [
+        pytest.param({"type": "http.response.body", "body": b"app"}, id="body"),
+        pytest.param({"type": "http.response.pathsend", "path": "/srv/report.csv"}, id="pathsend"),
+        pytest.param(
+            {"type": "http.response.zerocopysend", "file": 3, "count": 10}, id="zerocopysend"
+        ),
+    ],
+)
+async def test_a_2xx_ended_by_any_last_body_message_commits(last: dict[str, Any]) -> None:
+    """Starlette's FileResponse ends with ``http.response.pathsend`` where the server offers
+    the extension: that 2xx commits too, so the provider's retry is a duplicate."""
+    calls: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(1)
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send(last)
+
+    wrapped, _ = make(app)
+    first = await run(wrapped, http_scope(headers=signed()), chunks(BODY))
+    assert first.messages[-1] == last
+    copy = await run(wrapped, http_scope(headers=signed()), chunks(BODY))
+    assert copy.json()["status"] == "duplicate"
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("duplicate_status", [200, 202, 204, 409])
 async def test_processed_copy_is_duplicate_without_app(duplicate_status: int) -> None:
     wrapped, app = make(duplicate_status=duplicate_status)
     first = await run(wrapped, http_scope(headers=signed()), chunks(BODY))
     assert first.status == 200
     copy = await run(wrapped, http_scope(headers=signed()), chunks(BODY))
     assert copy.status == duplicate_status
-    assert copy.json()["status"] == "duplicate"
+    headers = dict(copy.messages[0]["headers"])
+    if duplicate_status == 204:  # no body, no Content-Length: h11 refuses either on a 204
+        assert copy.body == b""
+        assert b"content-length" not in headers
+    else:
+        assert copy.json()["status"] == "duplicate"
+        assert headers[b"content-length"] == str(len(copy.body)).encode()
     assert len(app.calls) == 1
 
 

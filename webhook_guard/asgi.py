@@ -33,6 +33,12 @@ from webhook_guard.responses import render
 __all__ = ("ASGIWebhookGuard", "route_path")
 
 _POLICY_VIOLATION = 1008
+#: The messages that can end a response body (without ``more_body``): the body itself, and
+#: the zero-copy and path-send extensions (Starlette's ``FileResponse`` uses the latter,
+#: which carries no ``more_body`` at all).
+_LAST_BODY = frozenset(
+    ("http.response.body", "http.response.zerocopysend", "http.response.pathsend")
+)
 _new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
 
 
@@ -190,7 +196,7 @@ class _Exchange:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message.get("status", 200)
-        elif kind == "http.response.body" and not message.get("more_body", False):
+        elif kind in _LAST_BODY and not message.get("more_body", False):
             try:
                 await self.server_send(message)
             finally:

@@ -44,6 +44,8 @@ RETRY_AFTER = "5"
 
 def render(verdict: Verdict) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body of the response to a rejected request."""
+    if verdict.status == 204:  # duplicate_status=204: a 204 carries no body (RFC 9110)
+        return 204, [("Cache-Control", "no-store")], b""
     if verdict.empty_refusal:
         return verdict.status, [("Content-Length", "0"), ("Cache-Control", "no-store")], b""
     body = _BODIES.get(verdict.reason) or _BODIES[Reason.BAD_REQUEST]
