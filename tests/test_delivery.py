@@ -288,6 +288,57 @@ def django_middleware_setup(guard: Guard, handler: Handler, stack: ExitStack) ->
     return _wsgi(get_wsgi_application())
 
 
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+async def test_django_middleware_settles_a_streamed_answer_after_its_content(server: str) -> None:
+    """A StreamingHttpResponse is still to be produced when the view returns: a failure
+    while it streams releases the claim (the retry is processed), a stream sent in full
+    commits it (the next copy is a duplicate)."""
+    from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
+
+    clock = FrozenClock(NOW)
+    guard = Guard(
+        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))],
+        replay_store=MemoryReplayStore(clock=clock),
+        clock=clock,
+    )
+    runs: list[int] = []
+
+    def content() -> Any:
+        runs.append(1)
+        failing = len(runs) == 1
+
+        def parts() -> Iterable[bytes]:
+            yield b"start "
+            if failing:
+                raise RuntimeError("failed while streaming")
+            yield b"end"
+
+        async def aparts() -> AsyncIterator[bytes]:
+            for part in parts():
+                yield part
+
+        return aparts() if server == "asgi" else parts()
+
+    with ExitStack() as stack:
+        _django(Handler(), stack, WEBHOOK_GUARD=guard, MIDDLEWARE=[MIDDLEWARE_PATH])
+        from django.core.asgi import get_asgi_application
+        from django.core.wsgi import get_wsgi_application
+
+        from tests.integrations import django_delivery_urls
+
+        django_delivery_urls.STREAM[0] = content
+        send = _asgi(get_asgi_application()) if server == "asgi" else _wsgi(get_wsgi_application())
+        with contextlib.suppress(RuntimeError):  # the server logs it: the stream broke
+            await send("/stream/stripe", *sdk_delivery("stripe", clock.now))
+        assert runs == [1]
+        retry = await send("/stream/stripe", *sdk_delivery("stripe", clock.now + 60, 1))
+        assert retry == (200, b"start end")
+        assert runs == [1, 1]
+        copy = await send("/stream/stripe", *sdk_delivery("stripe", clock.now + 120, 2))
+        assert is_duplicate(copy)
+        assert runs == [1, 1]
+
+
 SETUPS = [
     pytest.param(flask_setup, id="flask"),
     pytest.param(starlette_setup, id="starlette"),

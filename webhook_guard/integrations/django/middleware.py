@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -19,7 +19,6 @@ from webhook_guard.integrations.django.exempt import mark_verified
 from webhook_guard.responses import render
 
 __all__ = ("WebhookGuardMiddleware",)
-
 
 
 class WebhookGuardMiddleware:
@@ -63,7 +62,10 @@ class WebhookGuardMiddleware:
         except BaseException:
             guard.finish(plan, verdict, None)
             raise
-        guard.finish(plan, verdict, response.status_code)
+        if getattr(response, "streaming", False):
+            _StreamSettler(guard, plan, verdict, response).watch()
+        else:
+            guard.finish(plan, verdict, response.status_code)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -89,7 +91,10 @@ class WebhookGuardMiddleware:
         except BaseException:
             await guard.afinish(plan, verdict, None)
             raise
-        await guard.afinish(plan, verdict, response.status_code)
+        if getattr(response, "streaming", False):
+            _StreamSettler(guard, plan, verdict, response).watch()
+        else:
+            await guard.afinish(plan, verdict, response.status_code)
         return response
 
     def _prepare(
@@ -165,6 +170,66 @@ class WebhookGuardMiddleware:
         request.META[VERDICT_KEY] = verdict
         mark_verified(request, verdict)
         return None
+
+
+class _StreamSettler:
+    """Settles the claim of a streaming response once its content has been sent, as the
+    WSGI adapter does: a 2xx commits when the content is exhausted or the response is
+    closed (also when the client went away mid-stream), an exception while streaming
+    releases (the provider's retry is processed)."""
+
+    __slots__ = ("guard", "plan", "response", "settled", "status", "verdict")
+
+    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict, response: Any) -> None:
+        self.guard = guard
+        self.plan = plan
+        self.verdict = verdict
+        self.response = response
+        self.status: int = response.status_code
+        self.settled = False
+
+    def watch(self) -> None:
+        response = self.response
+        content = response.streaming_content
+        response.streaming_content = (
+            self._async(content) if response.is_async else self._sync(content)
+        )
+        # close() is always called by the handler: the content was never (or not fully)
+        # iterated, e.g. a client gone mid-stream; the app's answer stands.
+        response._resource_closers.append(self._closed)
+
+    def _settle(self, status: int | None) -> None:
+        if not self.settled:
+            self.settled = True
+            self.guard.finish(self.plan, self.verdict, status)
+
+    def _closed(self) -> None:
+        self._settle(self.status)
+
+    def _sync(self, content: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            yield from content
+        except GeneratorExit:
+            raise
+        except BaseException:
+            self._settle(None)
+            raise
+        self._settle(self.status)
+
+    async def _async(self, content: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        try:
+            async for part in content:
+                yield part
+        except GeneratorExit:
+            raise
+        except BaseException:
+            if not self.settled:
+                self.settled = True
+                await self.guard.afinish(self.plan, self.verdict, None)
+            raise
+        if not self.settled:
+            self.settled = True
+            await self.guard.afinish(self.plan, self.verdict, self.status)
 
 
 def _needs_url(plan: Plan) -> bool:
