@@ -625,7 +625,9 @@ trello = _Provider(
     {"canonical": "body_url", "header": "X-Trello-Webhook", "algorithm": "sha1"},
     title="Trello",
     docs="https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/",
-    event_id=("action", "id"),
+    # No event_id: one action reaches every webhook watching a model it touches (a board
+    # and a card), each a delivery of its own with the same action id. A retry is the same
+    # signed request, so the message identity dedupes it.
     retry_horizon=DAY,
     handshake=_HeadProbe(option="answer_head", default=False),
     headers="`X-Trello-Webhook`",
