@@ -575,6 +575,41 @@ def test_refresher_thread_stops_with_its_source() -> None:
     assert not thread.is_alive()
 
 
+def _refreshers(route: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"webhook_guard keys {route}"]
+
+
+@pytest.mark.parametrize("credential", ["secret", "verify_token"])
+def test_building_a_guard_starts_no_refresher_the_first_request_does(
+    tmp_path: Path, credential: str
+) -> None:
+    """Start-up checks read the keys loaded so far: the refresher belongs to the process
+    that serves requests (not a gunicorn --preload master, not an import)."""
+    from webhook_guard.providers import meta
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(OLD)
+    route = f"/hooks/started-by-a-request-{credential}"
+    if credential == "secret":
+        scheme: Any = github(secret=f"file:{secret_file}")
+    else:
+        scheme = meta(secret=NEW, verify_token=f"file:{secret_file}")
+    guard = Guard([Route(route, scheme)], replay_store=None)
+    assert _refreshers(route) == []
+    if credential == "secret":
+        headers = github(secret=OLD).sign(BODY, secret=OLD)
+        environ = build_wsgi_environ(route, body=BODY, headers=headers)
+        status: list[str] = []
+        answer = guard.wsgi(lambda e, start: start("200 OK", []) or [b""])
+        b"".join(answer(environ, lambda s, h, e=None: status.append(s)))
+        assert status == ["200 OK"]
+    else:
+        bound = guard.routes[0].provider
+        assert bound is not None
+        assert [k.value for k in bound.credential("verify_token")] == [OLD.encode()]
+    assert len(_refreshers(route)) == 1
+
+
 FORK_SCRIPT = """
 import json, os, sys, threading, time
 from webhook_guard.keysources import cached, resolve

@@ -432,7 +432,7 @@ def _check_keys(route: Route, source: KeySource) -> None:
     """Every configured key must be usable by the route's scheme (E002 otherwise)."""
     scheme = route.provider
     assert scheme is not None
-    for key in source.static_keys or source.current():
+    for key in source.loaded_keys:  # not current(): nothing starts before a request
         problem = scheme.check_secret(key.value)
         if problem is not None:
             raise ConfigurationError(

@@ -331,6 +331,13 @@ class KeySource:
         return state.keys
 
     @property
+    def loaded_keys(self) -> KeySet:
+        """The keys read so far, without starting the background refresher: what start-up
+        checks look at (``current()`` starts the refresher, which belongs to the process
+        serving requests, not to a ``--preload`` master or an import)."""
+        return self._static if self._static is not None else self._state.keys
+
+    @property
     def static_keys(self) -> KeySet | None:
         """The keys of a source that never changes (literals, ``env:``), else None."""
         return self._static
@@ -716,7 +723,7 @@ def bind_credentials(
     """
     for name, ref in scheme.references().items():
         source = resolve(ref, route=route, grace=grace, clock=clock, scheduler=scheduler)
-        for key in source.static_keys or source.current():
+        for key in source.loaded_keys:
             problem = scheme.credential_problem(name, key.value)
             if problem is not None:
                 raise ConfigurationError(f"route {route!r}: {problem}", code="webhook_guard.E002")
