@@ -71,6 +71,15 @@ INVALID = [
         "/hooks/github/{repo}",
         id="E003-no-secret",
     ),
+    *(
+        pytest.param(
+            {"routes": [route(provider="meta", verify_token=value)]},
+            "webhook_guard.E002",
+            type(value).__name__,
+            id=f"E002-credential-{type(value).__name__}",
+        )
+        for value in (12345678, True, 1.5)
+    ),
     pytest.param(
         {"routes": [route(algorithm="md5", provider="hmac", header="X-Sig")]},
         "webhook_guard.E004",
@@ -178,11 +187,14 @@ def test_E010_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         pytest.param(None, "missing.toml", id="unreadable"),
         pytest.param("[[routes]\npath = 1", "bad.toml", id="invalid-toml"),
+        pytest.param(b'[[routes]]\npath = "/h\xe9"\n', "latin1.toml", id="not-utf-8"),
     ],
 )
-def test_E011_file(tmp_path: Path, content: str | None, named: str) -> None:
+def test_E011_file(tmp_path: Path, content: str | bytes | None, named: str) -> None:
     path = tmp_path / named
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(ConfigurationError) as info:
         Guard.from_file(str(path))
@@ -282,6 +294,25 @@ def test_mapping_toml_and_environment_are_equal(
     assert SECRET_VALUE not in repr(described)
 
 
+def test_from_env_keeps_secrets_text_also_in_lists_and_mappings() -> None:
+    """A secret may be all digits: ``..._SECRET__0=8675309912`` is the first secret."""
+    parsed = from_env(
+        "P_",
+        {
+            "P_ROUTES__0__SECRET__0": "8675309912",
+            "P_ROUTES__0__SECRET__1": "env:OTHER",
+            "P_ROUTES__1__SECRET__K1": "0042",
+            "P_ROUTES__1__MAX_BODY": "5",
+        },
+    )
+    assert parsed == {
+        "routes": [
+            {"secret": ["8675309912", "env:OTHER"]},
+            {"secret": {"k1": "0042"}, "max_body": 5},
+        ]
+    }
+
+
 def test_from_env_nests_lists_and_parses_json() -> None:
     parsed = from_env(
         "P_",
@@ -297,9 +328,10 @@ def test_literal_secret_in_a_file_is_warned_about(
     path.write_text(
         '[[routes]]\npath = "/hooks/github"\nprovider = "github"\nsecret = "a-literal-value"\n'
     )
-    with caplog.at_level(logging.WARNING, logger="webhook_guard"), pytest.warns(
-        WebhookGuardWarning, match="literal secret"
-    ) as warned:
+    with (
+        caplog.at_level(logging.WARNING, logger="webhook_guard"),
+        pytest.warns(WebhookGuardWarning, match="literal secret") as warned,
+    ):
         Guard.from_file(str(path))
     [record] = [r for r in caplog.records if "literal secret" in r.getMessage()]
     assert "env:" in record.getMessage()
@@ -323,26 +355,88 @@ def test_references_in_a_file_are_not_warned_about(
 
 #: (config, id, text the message must name): values a TOML file or the environment can hold.
 WRONG_TYPES = [
-    pytest.param({"routes": [route(max_body="big")]}, "webhook_guard.E006", "max_body", id="route-max-body-str"),
-    pytest.param({"routes": [route(max_body=True)]}, "webhook_guard.E006", "max_body", id="route-max-body-bool"),
-    pytest.param({"routes": [route(status="403")]}, "webhook_guard.E006", "status", id="route-status-str"),
-    pytest.param({"routes": [route(replay="no")]}, "webhook_guard.E006", "replay", id="route-replay-str"),
-    pytest.param({"routes": [route(report_only=1)]}, "webhook_guard.E006", "report_only", id="route-report-only-int"),
-    pytest.param({"routes": [route(replay_ttl="1h")]}, "webhook_guard.E006", "replay_ttl", id="route-ttl-str"),
-    pytest.param({"routes": [route(public_url=42)]}, "webhook_guard.E006", "public_url", id="route-url-int"),
-    pytest.param({"routes": [route(secret=12345)]}, "webhook_guard.E002", "secret", id="route-secret-int"),
-    pytest.param({"routes": [route(secret=[12345])]}, "webhook_guard.E002", "secret", id="route-secret-list-int"),
-    pytest.param({"routes": [route()], "max_body": "1MB"}, "webhook_guard.E006", "max_body", id="guard-max-body-str"),
-    pytest.param({"routes": [route()], "body_timeout": "10"}, "webhook_guard.E006", "body_timeout", id="guard-timeout-str"),
-    pytest.param({"routes": [route()], "duplicate_status": "200"}, "webhook_guard.E006", "duplicate_status", id="guard-status-str"),
-    pytest.param({"routes": [route()], "check_store": "yes"}, "webhook_guard.E006", "check_store", id="guard-check-store-word"),
-    pytest.param({"routes": [route()], "trusted_proxies": "10.0.0.1"}, "webhook_guard.E006", "trusted_proxies", id="guard-proxies-str"),
-    pytest.param({"routes": [route()], "replay_store": 6379}, "webhook_guard.E006", "replay_store", id="guard-store-int"),
+    pytest.param(
+        {"routes": [route(max_body="big")]},
+        "webhook_guard.E006",
+        "max_body",
+        id="route-max-body-str",
+    ),
+    pytest.param(
+        {"routes": [route(max_body=True)]},
+        "webhook_guard.E006",
+        "max_body",
+        id="route-max-body-bool",
+    ),
+    pytest.param(
+        {"routes": [route(status="403")]}, "webhook_guard.E006", "status", id="route-status-str"
+    ),
+    pytest.param(
+        {"routes": [route(replay="no")]}, "webhook_guard.E006", "replay", id="route-replay-str"
+    ),
+    pytest.param(
+        {"routes": [route(report_only=1)]},
+        "webhook_guard.E006",
+        "report_only",
+        id="route-report-only-int",
+    ),
+    pytest.param(
+        {"routes": [route(replay_ttl="1h")]}, "webhook_guard.E006", "replay_ttl", id="route-ttl-str"
+    ),
+    pytest.param(
+        {"routes": [route(public_url=42)]}, "webhook_guard.E006", "public_url", id="route-url-int"
+    ),
+    pytest.param(
+        {"routes": [route(secret=12345)]}, "webhook_guard.E002", "secret", id="route-secret-int"
+    ),
+    pytest.param(
+        {"routes": [route(secret=[12345])]},
+        "webhook_guard.E002",
+        "secret",
+        id="route-secret-list-int",
+    ),
+    pytest.param(
+        {"routes": [route()], "max_body": "1MB"},
+        "webhook_guard.E006",
+        "max_body",
+        id="guard-max-body-str",
+    ),
+    pytest.param(
+        {"routes": [route()], "body_timeout": "10"},
+        "webhook_guard.E006",
+        "body_timeout",
+        id="guard-timeout-str",
+    ),
+    pytest.param(
+        {"routes": [route()], "duplicate_status": "200"},
+        "webhook_guard.E006",
+        "duplicate_status",
+        id="guard-status-str",
+    ),
+    pytest.param(
+        {"routes": [route()], "check_store": "yes"},
+        "webhook_guard.E006",
+        "check_store",
+        id="guard-check-store-word",
+    ),
+    pytest.param(
+        {"routes": [route()], "trusted_proxies": "10.0.0.1"},
+        "webhook_guard.E006",
+        "trusted_proxies",
+        id="guard-proxies-str",
+    ),
+    pytest.param(
+        {"routes": [route()], "replay_store": 6379},
+        "webhook_guard.E006",
+        "replay_store",
+        id="guard-store-int",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("config", "code", "named"), WRONG_TYPES)
-def test_wrong_types_are_configuration_errors(config: dict[str, Any], code: str, named: str) -> None:
+def test_wrong_types_are_configuration_errors(
+    config: dict[str, Any], code: str, named: str
+) -> None:
     with pytest.raises(ConfigurationError) as raised:
         Guard.from_mapping(config)
     assert raised.value.code == code
@@ -350,7 +444,9 @@ def test_wrong_types_are_configuration_errors(config: dict[str, Any], code: str,
     assert not isinstance(raised.value, TypeError)
 
 
-def test_digits_only_secret_from_the_environment_stays_text(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_digits_only_secret_from_the_environment_stays_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     environ = {
         "WG_T_ROUTES__0__PATH": "/hooks/github",
         "WG_T_ROUTES__0__PROVIDER": "github",
@@ -375,7 +471,9 @@ def test_digits_only_secret_from_the_environment_stays_text(monkeypatch: pytest.
         pytest.param("airtable", "not base64!", "base64", id="airtable-not-base64"),
     ],
 )
-def test_secrets_malformed_for_their_scheme_are_E002(provider: str, secret: str, named: str) -> None:
+def test_secrets_malformed_for_their_scheme_are_E002(
+    provider: str, secret: str, named: str
+) -> None:
     with pytest.raises(ConfigurationError) as raised:
         load({"routes": [{"path": "/hooks/x", "provider": provider, "secret": secret}]})
     assert raised.value.code == "webhook_guard.E002"

@@ -50,7 +50,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from webhook_guard.core.routes import Route
@@ -236,14 +236,19 @@ def load_toml(path: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"invalid TOML in {path!r}: {exc}", code="webhook_guard.E011"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"invalid TOML in {path!r}: not UTF-8", code="webhook_guard.E011"
+        ) from None
 
 
 #: Keys whose value stays text even when it parses as a number: a secret may be all digits.
 _TEXT_KEYS = ("secret", "token", "key", "password", "url", "path", "store", "header", "prefix")
 
 
-def _env_value(text: str, key: str) -> Any:
-    if key.endswith(_TEXT_KEYS) and text[:1] not in ("[", "{"):
+def _env_value(text: str, path: Sequence[str]) -> Any:
+    # Under a text key too: ``..._SECRET__0=8675309912`` is the first secret, not a number.
+    if any(part.endswith(_TEXT_KEYS) for part in path) and text[:1] not in ("[", "{"):
         return text
     try:
         return json.loads(text)
@@ -268,7 +273,7 @@ def from_env(prefix: str = ENV_PREFIX, environ: Mapping[str, str] | None = None)
                 raise ConfigurationError(
                     f"conflicting variable {name!r}", code="webhook_guard.E009"
                 )
-        node[parts[-1]] = _env_value(raw, parts[-1])
+        node[parts[-1]] = _env_value(raw, parts)
     result = _lists(tree)
     if not isinstance(result, dict):
         raise ConfigurationError(

@@ -33,7 +33,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from webhook_guard.core.credentials import RemoteKeys
@@ -802,8 +802,14 @@ def resolve(
         items = [(str(k), v) for k, v in spec.items()]
     elif isinstance(spec, Mapping):
         items = [(None, spec)]
-    else:
+    elif isinstance(spec, Iterable):
         items = [(None, v) for v in spec]
+    else:  # a number, a boolean...: a configuration typo, not a crash
+        raise ConfigurationError(
+            f"route {route!r}: a secret must be a reference ('env:NAME', 'file:/path'), a"
+            f" list or a mapping of them, not {type(spec).__name__}",
+            code="webhook_guard.E002",
+        )
     parts = [_part(ref, route=route, index=i, key_id=kid) for i, (kid, ref) in enumerate(items)]
     ids = [s.key_id for p in parts for s in p.secrets]
     if len(set(ids)) != len(ids):
