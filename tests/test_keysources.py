@@ -575,6 +575,32 @@ def test_refresher_thread_stops_with_its_source() -> None:
     assert not thread.is_alive()
 
 
+def test_a_refreshed_value_the_scheme_cannot_use_is_a_failed_refresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At start-up a malformed value is E002; refreshed later, it must not replace the last
+    good keys (every request would get 401): the refresh fails, is logged by name only,
+    and the source recovers when the value is fixed."""
+    from webhook_guard.providers import standard_webhooks
+
+    good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    value = [good]
+    clock = FrozenClock(NOV_1)
+    guard = Guard([Route("/h", standard_webhooks(secret=lambda: value[0]))], clock=clock)
+    source = guard._keys["/h"]
+    assert source is not None
+    value[0] = "whsec_%%%not-base64"
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"):
+        assert source.refresh_now() is False
+    assert [k.value for k in source.current()] == [good.encode()]
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "InvalidSecret" in logged
+    assert "not-base64" not in logged
+    value[0] = "whsec_" + "QUJD" * 8
+    assert source.refresh_now() is True
+    assert [k.value for k in source.current()] == [value[0].encode()]
+
+
 def _refreshers(route: str) -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == f"webhook_guard keys {route}"]
 

@@ -146,6 +146,7 @@ class Guard:
             else:
                 source = resolve(route.provider.secret, route=route.pattern, clock=clock)
                 _check_keys(route, source)
+                source.check = route.provider.check_secret  # refreshed values too
                 bind_credentials(route.provider, route=route.pattern, clock=clock)
                 self._keys[route.pattern] = source
             checked.append(route)

@@ -27,6 +27,7 @@ This is where secrets are read (I/O), which is why it lives outside ``core``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import os
 import random
@@ -254,6 +255,10 @@ class _State:
         )
 
 
+class InvalidSecret(Exception):
+    """A refreshed value the route's scheme cannot use (logged by this name only)."""
+
+
 class KeySource:
     """The current ``KeySet`` of a route (see the module docstring for the rules).
 
@@ -284,6 +289,7 @@ class KeySource:
         "_state",
         "_static",
         "_wake",
+        "check",
         "route",
     )
 
@@ -305,6 +311,9 @@ class KeySource:
         self._clock = clock
         self._scheduler = scheduler or thread_scheduler
         self.route = route
+        #: ``check(value) -> problem or None``: a refreshed value with a problem (malformed
+        #: for the route's scheme) is a failed refresh: the last good keys stay in use.
+        self.check: Callable[[bytes], str | None] | None = None
         self._lock = threading.Lock()  # held while a refresh runs: one in flight per source
         self._lock_pid = _pid
         self._pid: int | None = None  # the process whose refresher is running
@@ -392,7 +401,13 @@ class KeySource:
         error: str | None = None
         for part, (secrets, trouble) in zip(self._parts, before.slots, strict=True):
             try:
-                slots.append((part.load(), None))
+                loaded = part.load()
+                check = self.check
+                if loaded is not secrets and check is not None and any(
+                    check(key.value) is not None for key in loaded
+                ):
+                    raise InvalidSecret  # by name: the value is never put in the message
+                slots.append((loaded, None))
             except Exception as exc:  # any failure of user code or I/O keeps the last good keys
                 error = error or type(exc).__name__
                 slots.append((secrets, started if trouble is None else trouble))
@@ -728,6 +743,8 @@ def bind_credentials(
             if problem is not None:
                 raise ConfigurationError(f"route {route!r}: {problem}", code="webhook_guard.E002")
         static = source.static_keys
+        if static is None:
+            source.check = functools.partial(scheme.credential_problem, name)
         scheme.bind(name, static if static is not None else source)
     if scheme.legacy:
         from webhook_guard.observability import warn_config
