@@ -4,6 +4,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +29,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if STRICT and _skipped:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # lark-oapi (the Feishu SDK, an oracle) opens an event loop when it is imported
+    # (lark_oapi/ws/client.py: ``loop = asyncio.get_event_loop()``) and never closes it:
+    # "ResourceWarning: unclosed event loop" at exit otherwise.
+    lark = sys.modules.get("lark_oapi.ws.client")
+    loop = getattr(lark, "loop", None)
+    if loop is not None and not loop.is_running() and not loop.is_closed():
+        loop.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
