@@ -62,10 +62,12 @@ class RemoteKeySet(KeySet):
 
     ``want(url)``: queue ``url`` for fetching; False when the declaration does not allow
     it. ``visit(url)``: queue a GET of an SNS ``SubscribeURL``; False when not allowed.
+    ``verified(url)``: the certificate at ``url`` verified a message (it is evicted last).
     """
 
     want: Callable[[str], bool]
     visit: Callable[[str], bool]
+    verified: Callable[[str], None]
 
     def __bool__(self) -> bool:
         return True  # never "no key": the scheme asks for the one it needs
@@ -86,6 +88,9 @@ class _Remote:
         self._pending: dict[str, None] = {}
         self._visits: dict[str, None] = {}
         self._failed: dict[str, float] = {}
+        #: Certificates that verified a message. When the cache is full the others go
+        #: first: URLs named by unverified requests must not push out the genuine one.
+        self._verified: set[str] = set()
         self.secrets: tuple[Secret, ...] = ()
         self.wake: Callable[[], None] = lambda: None
 
@@ -103,6 +108,12 @@ class _Remote:
             self._pending[url] = None
         self.wake()
         return True
+
+    def verified(self, url: str) -> None:
+        if url not in self._verified:
+            with self._lock:
+                if url in self._certs:
+                    self._verified.add(url)
 
     def visit(self, url: str) -> bool:
         if not subscribe_url_allowed(self.spec, url):
@@ -129,9 +140,14 @@ class _Remote:
                 _log(url, "webhook_guard.remote_key_failed", type(exc).__name__)
                 continue
             self._failed.pop(url, None)
-            self._certs[url] = document
-            while len(self._certs) > self.spec.max_keys:
-                del self._certs[next(iter(self._certs))]
+            with self._lock:
+                self._certs[url] = document
+                while len(self._certs) > self.spec.max_keys:
+                    # The oldest certificate that never verified a message, else the oldest.
+                    victim = next((u for u in self._certs if u not in self._verified), None)
+                    victim = next(iter(self._certs)) if victim is None else victim
+                    del self._certs[victim]
+                    self._verified.discard(victim)
         for url in visits:
             try:
                 self._fetch(url)
@@ -201,6 +217,7 @@ class RemoteKeySource(KeySource):
         keys = RemoteKeySet(s for secrets, _ in slots for s in secrets)
         keys.want = self._remote.want
         keys.visit = self._remote.visit
+        keys.verified = self._remote.verified
         return keys
 
     def _due_in(self) -> float:

@@ -396,7 +396,9 @@ def test_equal_calls_sign_equal_messages_and_another_event_another_id() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        pytest.param("MessageId", "{MessageId}\nSubject\n{Subject}", id="message-id-absorbs-subject"),
+        pytest.param(
+            "MessageId", "{MessageId}\nSubject\n{Subject}", id="message-id-absorbs-subject"
+        ),
         pytest.param("Subject", "Hi\nthere", id="subject"),
         pytest.param("TopicArn", TEST_TOPIC + "\n", id="topic-arn"),
     ],
@@ -608,6 +610,26 @@ def test_the_queue_and_the_cache_are_bounded() -> None:
     source.refresh_now()
     assert fetched == urls[:MAX_PENDING]
     assert [k.key_id for k in source.current()] == urls[MAX_PENDING - 3 : MAX_PENDING]
+
+
+def test_a_certificate_that_verified_is_evicted_last() -> None:
+    """URLs named by unverified requests (allowed hosts serving real certificates) fill
+    the cache; the certificate that verifies the route's messages stays."""
+    spec = RemoteKeys(hosts=SNS_HOSTS, max_keys=3)
+    source = remote_source(
+        spec, route="/sns", scheduler=lambda s: lambda: None, fetch=lambda url: CERT.encode()
+    )
+    genuine = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-genuine.pem"
+    assert source.current().want(genuine)
+    source.refresh_now()
+    signed = OURS.sign(b"hello", secret=PRIVATE, timestamp=NOW, cert_url=genuine)
+    assert check(signed.body, scheme=OURS, keys=source.current(), now=NOW).reason is Reason.VERIFIED
+    for i in range(8):
+        assert source.current().want(f"https://sns.us-west-2.amazonaws.com/named-{i}.pem")
+    source.refresh_now()
+    held = [k.key_id for k in source.current()]
+    assert len(held) == 3
+    assert genuine in held
 
 
 def test_urls_named_at_start_up_are_fetched_then(server: tuple[_Server, str]) -> None:

@@ -261,6 +261,9 @@ class SNS(Family):
         public = self._public_key(key)
         if public is None or not _verify(public, raw, signed, _HASHES[version]):
             return _BAD
+        verified = getattr(keys, "verified", None)
+        if verified is not None:
+            verified(url)  # a certificate in use is the last one the cache gives up
         message_id = message["MessageId"]
         return Check(
             Reason.VERIFIED, key_id=url, replay_material=b"sns\x00" + message_id.encode(),
