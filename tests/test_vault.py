@@ -41,6 +41,7 @@ class Vault:
         self.tokens = {TOKEN}
         self.namespaces: list[str | None] = []
         self.hang: threading.Event | None = None  # set: requests wait (bounded) for it
+        self.trickle: float | None = None  # seconds between the bytes of an answer's body
         self.hit = threading.Event()
         vault = self
 
@@ -51,7 +52,16 @@ class Vault:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if vault.trickle is None:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):  # bounded; ends when the client hangs up
+                    try:
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(vault.trickle)
 
             def do_GET(self) -> None:
                 vault.requests += 1
@@ -192,6 +202,18 @@ def test_hung_vault_never_blocks_the_request_path(vault: Vault) -> None:
     while ids(source.current()) != [b"secret-two"] and time.monotonic() < deadline:
         vault.hit.wait(0.01)
     assert ids(source.current()) == [b"secret-two"]
+
+
+def test_timeout_bounds_the_whole_answer_not_each_byte(vault: Vault) -> None:
+    """A Vault that sends a byte every 0.1 s never leaves a socket idle for the 0.5 s
+    timeout; the answer (about 80 bytes, 8 s) must still not hold the fetch past it."""
+    fetch = vault_kv(vault.address, "webhooks/github", token=TOKEN, field="current", timeout=0.5)
+    assert fetch() == "secret-one"
+    vault.trickle = 0.1
+    started = time.monotonic()
+    with pytest.raises(VaultError, match="TimeoutError"):
+        fetch.refresh()
+    assert time.monotonic() - started < 2.0
 
 
 def test_wrong_token_fails_without_leaking(vault: Vault) -> None:

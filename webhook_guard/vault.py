@@ -156,6 +156,27 @@ class _Session:
         return token, self._clock() + seconds * 2 / 3
 
 
+#: Largest Vault answer read (a KV secret is a few hundred bytes).
+MAX_ANSWER = 1024 * 1024
+
+
+def _read_within(response: Any, deadline: float) -> bytes:
+    """The body of ``response``, read by whatever each receive brings, within ``deadline``
+    in all: a server that trickles bytes cannot hold a fetch for ``timeout`` per byte."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError("vault answer not read within the timeout")
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise ValueError("vault answer too large")
+        chunks.append(chunk)
+
+
 def vault_kv(
     address: str,
     path: str,
@@ -221,9 +242,10 @@ def vault_kv(
             request.add_header("Content-Type", "application/json")
         if namespace:
             request.add_header("X-Vault-Namespace", namespace)
+        deadline = time.monotonic() + timeout
         try:
             with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-                return json.loads(response.read())
+                return json.loads(_read_within(response, deadline))
         except urllib.error.HTTPError as exc:
             exc.close()
             kind = _Forbidden if exc.code == 403 else VaultError
