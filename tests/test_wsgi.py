@@ -293,6 +293,24 @@ def test_unguarded_path_passes_untouched() -> None:
     assert seen["verdict"].reason is Reason.NOT_GUARDED
 
 
+def test_remembered_misses_never_change_what_is_guarded() -> None:
+    """Unguarded paths are remembered (bounded, cleared when full) and then pass through on
+    one lookup; a guarded path, a disguise of it, and a path seen before all keep their
+    answers across a memo that filled up and was cleared."""
+    from webhook_guard.core.routes import MAX_MISSES
+
+    wrapped, app = make()
+    for i in range(MAX_MISSES + 10):
+        path = f"/other/{i % (MAX_MISSES + 5)}"
+        assert call(wrapped, build_wsgi_environ(path, body=BODY)).status == 200
+    assert call(wrapped, build_wsgi_environ("/other/1", body=BODY)).status == 200
+    assert call(wrapped, build_wsgi_environ(PATH, body=BODY)).json()["error"] == "missing_signature"
+    assert call(wrapped, build_wsgi_environ(PATH + ";x", body=BODY)).json()["error"] == "bad_path"
+    genuine = call(wrapped, build_wsgi_environ(PATH, body=BODY, headers=signed()))
+    assert genuine.status == 200
+    assert [c["verdict"].verified for c in app.calls if c["verdict"].route] == [True]
+
+
 def test_a_guard_never_touches_a_verdict_on_a_path_it_does_not_guard() -> None:
     """Guards compose: an inner guard leaves the verdict an outer guard set."""
     upstream = Verdict(verified=True, reason=Reason.VERIFIED, route="/outer")

@@ -67,6 +67,7 @@ class ASGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
+        self._misses = self.guard.engine.table.misses
         self._plan = self.guard.engine.plan
         self.guard.check_store_mode(asynchronous=True)
 
@@ -82,6 +83,9 @@ class ASGIWebhookGuard:
         path = scope["path"]
         if scope.get("root_path"):
             path = route_path(scope)
+        if path in self._misses:  # seen before, under no route: one lookup
+            await self.app(scope, receive, send)
+            return
         found = self._match(path)
         if found is None:
             await self.app(scope, receive, send)

@@ -49,6 +49,7 @@ class WSGIWebhookGuard:
         self.app = app
         self.guard = guard if guard is not None else Guard(**options)
         self._match = self.guard.match
+        self._misses = self.guard.engine.table.misses
         self._plan = self.guard.engine.plan
         # A server that detection recognised was handled when the Guard was built; only
         # an unknown one is judged by wsgi.multiprocess at the first guarded request
@@ -60,6 +61,8 @@ class WSGIWebhookGuard:
         path = environ.get("PATH_INFO", "")
         if not path.isascii():  # PEP 3333 carries bytes as latin-1; routers decode UTF-8
             path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+        if path in self._misses:  # seen before, under no route: one lookup
+            return self.app(environ, start_response)
         found = self._match(path)
         if found is None:
             return self.app(environ, start_response)

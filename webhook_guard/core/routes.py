@@ -237,6 +237,12 @@ class RouteTable(Generic[T]):
         self._miss(path)
         return None
 
+    @property
+    def misses(self) -> Mapping[str, None]:
+        """The paths remembered as matching no route (``match`` answers None for each):
+        adapters test membership first, one C-level lookup on an unguarded path."""
+        return self._misses
+
     def _miss(self, path: str) -> None:
         """Remember that ``path`` matches no route: bounded in entries and length (paths
         come from clients), cleared when full."""
