@@ -145,8 +145,7 @@ class Guard:
                 self._keys[route.pattern] = None
             else:
                 source = resolve(route.provider.secret, route=route.pattern, clock=clock)
-                _check_keys(route, source)
-                source.check = route.provider.check_secret  # refreshed values too
+                source.validate(route.provider.check_secret)  # refreshed values too
                 bind_credentials(route.provider, route=route.pattern, clock=clock)
                 self._keys[route.pattern] = source
             checked.append(route)
@@ -427,19 +426,6 @@ class Guard:
 
 
 _NO_KEYS = KeySet(())
-
-
-def _check_keys(route: Route, source: KeySource) -> None:
-    """Every configured key must be usable by the route's scheme (E002 otherwise)."""
-    scheme = route.provider
-    assert scheme is not None
-    for key in source.loaded_keys:  # not current(): nothing starts before a request
-        problem = scheme.check_secret(key.value)
-        if problem is not None:
-            raise ConfigurationError(
-                f"route {route.pattern!r}: key {key.key_id!r}: {problem}",
-                code="webhook_guard.E002",
-            )
 
 
 def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:

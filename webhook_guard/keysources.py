@@ -346,6 +346,20 @@ class KeySource:
         serving requests, not to a ``--preload`` master or an import)."""
         return self._static if self._static is not None else self._state.keys
 
+    def validate(self, check: Callable[[bytes], str | None], *, name_keys: bool = True) -> None:
+        """Every key read so far must pass ``check`` (``ConfigurationError`` E002 naming the
+        route, and the key's id with ``name_keys``, never its value); the values later
+        refreshes bring must too, or the refresh fails and the last good keys stay."""
+        for key in self.loaded_keys:
+            problem = check(key.value)
+            if problem is not None:
+                which = f"key {key.key_id!r}: " if name_keys else ""
+                raise ConfigurationError(
+                    f"route {self.route!r}: {which}{problem}", code="webhook_guard.E002"
+                )
+        if self._static is None:
+            self.check = check
+
     @property
     def static_keys(self) -> KeySet | None:
         """The keys of a source that never changes (literals, ``env:``), else None."""
@@ -738,13 +752,8 @@ def bind_credentials(
     """
     for name, ref in scheme.references().items():
         source = resolve(ref, route=route, grace=grace, clock=clock, scheduler=scheduler)
-        for key in source.loaded_keys:
-            problem = scheme.credential_problem(name, key.value)
-            if problem is not None:
-                raise ConfigurationError(f"route {route!r}: {problem}", code="webhook_guard.E002")
+        source.validate(functools.partial(scheme.credential_problem, name), name_keys=False)
         static = source.static_keys
-        if static is None:
-            source.check = functools.partial(scheme.credential_problem, name)
         scheme.bind(name, static if static is not None else source)
     if scheme.legacy:
         from webhook_guard.observability import warn_config
@@ -842,4 +851,4 @@ def resolve(
             scheduler=scheduler,
             route=route,
         )
-    return KeySource(KeySet(s for p in parts for s in p.secrets))
+    return KeySource(KeySet(s for p in parts for s in p.secrets), route=route)
