@@ -216,6 +216,11 @@ class _StreamSettler:
             raise
         self._settle(self.status)
 
+    async def _asettle(self, status: int | None) -> None:
+        if not self.settled:
+            self.settled = True
+            await self.guard.afinish(self.plan, self.verdict, status)
+
     async def _async(self, content: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         try:
             async for part in content:
@@ -223,13 +228,9 @@ class _StreamSettler:
         except GeneratorExit:
             raise
         except BaseException:
-            if not self.settled:
-                self.settled = True
-                await self.guard.afinish(self.plan, self.verdict, None)
+            await self._asettle(None)
             raise
-        if not self.settled:
-            self.settled = True
-            await self.guard.afinish(self.plan, self.verdict, self.status)
+        await self._asettle(self.status)
 
 
 def _needs_url(plan: Plan) -> bool:
