@@ -399,6 +399,16 @@ async def deliver(
     return await call_asgi(app, path, body, headers)
 
 
+def routes() -> list[Route]:
+    """The one guarded route of the store tests (the contract, Sentinel and Cluster)."""
+    return [Route(PATH, github(secret=SECRET))]
+
+
+def wrap(guard: Guard, adapter: str, app: App) -> Any:
+    """``app`` behind ``guard`` as a WSGI or an ASGI app."""
+    return guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
+
+
 def in_threads(call: Callable[[], T], n: int) -> list[T]:
     """``call()`` in ``n`` threads released at once by a barrier; their results."""
     results: list[T] = []
@@ -439,12 +449,8 @@ async def test_failed_delivery_is_retried_then_duplicate(
     backend: Backend, adapter: str, failure: str, duplicate_status: int
 ) -> None:
     app = App(failure)
-    guard = Guard(
-        [Route(PATH, github(secret=SECRET))],
-        replay_store=backend.store,
-        duplicate_status=duplicate_status,
-    )
-    wrapped = guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
+    guard = Guard(routes(), replay_store=backend.store, duplicate_status=duplicate_status)
+    wrapped = wrap(guard, adapter, app)
     body = b'{"action":"opened","number":' + str(id(app)).encode() + b"}"
     headers = signed(body)
 
@@ -481,7 +487,7 @@ async def test_copy_while_in_flight_is_replayed_409(backend: Backend, adapter: s
     body = b'{"action":"in-flight"}'
     headers = signed(body)
     inner: list[Response] = []
-    guard = Guard([Route(PATH, github(secret=SECRET))], replay_store=backend.store)
+    guard = Guard(routes(), replay_store=backend.store)
     calls = 0
 
     def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -35,34 +35,27 @@ from tests.stores.redis_topologies import (
     wait_until,
 )
 from tests.stores.test_contract import (
+    PATH,
     App,
     call_asgi,
     call_wsgi,
     deliver,
     in_threads,
+    routes,
     signed,
+    wrap,
 )
-from webhook_guard import ConfigurationError, Guard, Route, StoreError, WebhookGuardWarning
-from webhook_guard.providers import github
+from webhook_guard import ConfigurationError, Guard, StoreError, WebhookGuardWarning
 from webhook_guard.stores import Claim, store_from_url
 from webhook_guard.stores.redis import RedisReplayStore, RedisTopology
 
 pytestmark = pytest.mark.anyio
 
-SECRET = "contract-github-secret-0123456789"
-PATH = "/hooks/github"
 DELIVERIES = 60
 CONCURRENCY = 50
 #: Upper bound for the cluster to mark a dead node failed, and to recover once it is back.
 CLUSTER_DEADLINE = 15.0
 
-
-def routes() -> list[Route]:
-    return [Route(PATH, github(secret=SECRET))]
-
-
-def wrap(guard: Guard, adapter: str, app: Any) -> Any:
-    return guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
 
 
 # -- the URL ---------------------------------------------------------------------------------

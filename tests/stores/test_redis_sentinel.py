@@ -43,16 +43,15 @@ from tests.stores.test_contract import (
     App,
     claim_burst,
     deliver,
+    routes,
+    wrap,
 )
-from webhook_guard import ConfigurationError, Guard, Route, StoreError, WebhookGuardWarning
-from webhook_guard.providers import github
+from webhook_guard import ConfigurationError, Guard, StoreError, WebhookGuardWarning
 from webhook_guard.stores import Claim, store_from_url
 from webhook_guard.stores.redis import RedisReplayStore, RedisTopology, _blocking_sentinel_pool
 
 pytestmark = pytest.mark.anyio
 
-SECRET = "contract-github-secret-0123456789"
-PATH = "/hooks/github"
 #: Upper bound for a whole failover (kill → service resumed); it takes about 1-2 s here.
 FAILOVER_DEADLINE = 20.0
 #: Upper bound from the promotion (the replica reports role master) to the first 200: the
@@ -60,13 +59,6 @@ FAILOVER_DEADLINE = 20.0
 #: after each failure, plus a reconnect (about 2 s here; the margin is for a busy machine).
 RESUME_AFTER_PROMOTION = 5.0
 
-
-def routes() -> list[Route]:
-    return [Route(PATH, github(secret=SECRET))]
-
-
-def wrap(guard: Guard, adapter: str, app: App) -> Any:
-    return guard.wsgi(app.wsgi) if adapter == "wsgi" else guard.asgi(app.asgi)
 
 
 # -- the URL ---------------------------------------------------------------------------------
