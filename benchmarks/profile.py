@@ -52,18 +52,20 @@ def drivers(requests: int) -> Iterator[dict[str, dict[str, Callable[[Measure], N
     from benchmarks.common import GUARDED_PATH, N_ROUTES, UNMATCHED_PATH, fresh_pool, make_guard
 
     pool = fresh_pool(requests)
-    guard = make_guard(routes=N_ROUTES)
+    # One guard per adapter: both send the same pool, and a shared replay store would
+    # answer the second adapter's requests as duplicates.
+    wsgi_guard, asgi_guard = make_guard(routes=N_ROUTES), make_guard(routes=N_ROUTES)
     wsgi_apps = {
-        "guarded": (guard.wsgi(wsgi.bare), GUARDED_PATH),
+        "guarded": (wsgi_guard.wsgi(wsgi.bare), GUARDED_PATH),
         "hand": (wsgi.hand_written, GUARDED_PATH),
         "pass": (wsgi.PassThrough(wsgi.bare), UNMATCHED_PATH),
-        "unmatched": (guard.wsgi(wsgi.bare), UNMATCHED_PATH),
+        "unmatched": (wsgi_guard.wsgi(wsgi.bare), UNMATCHED_PATH),
     }
     asgi_apps = {
-        "guarded": (guard.asgi(asgi.bare), GUARDED_PATH),
+        "guarded": (asgi_guard.asgi(asgi.bare), GUARDED_PATH),
         "hand": (asgi.hand_written, GUARDED_PATH),
         "pass": (asgi.PassThrough(asgi.bare), UNMATCHED_PATH),
-        "unmatched": (guard.asgi(asgi.bare), UNMATCHED_PATH),
+        "unmatched": (asgi_guard.asgi(asgi.bare), UNMATCHED_PATH),
     }
     loop = asyncio.new_event_loop()
 

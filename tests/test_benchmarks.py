@@ -27,3 +27,14 @@ def test_profile_counts_the_guarded_flow_and_only_it(adapter: str) -> None:
         case: sum(v for k, v in c.items() if not k.startswith("C:")) for case, c in counted.items()
     }
     assert python["pass"] <= python["unmatched"] < python["guarded"]
+
+
+def test_profile_counts_each_adapter_on_its_own_store() -> None:
+    # Both adapters send the same pool: with one shared replay store the second one's
+    # "guarded" request would be counted as a duplicate, never reaching the app.
+    with drivers(2) as every:
+        for adapter in ("wsgi", "asgi"):
+            every[adapter]["guarded"](_unmeasured)
+            counted = count(every[adapter]["guarded"])
+            assert counted["memory.py:commit"] == 1, adapter
+            assert counted[f"inprocess_{adapter}.py:bare"] == 1, adapter
