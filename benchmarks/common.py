@@ -151,6 +151,8 @@ LABELS = {
     "d": "(d) webhook_guard + endpoint reading body",
     "e": "(e) webhook_guard + bare endpoint",
     "f": f"(f) webhook_guard, unmatched path, {N_ROUTES} routes",
+    "g": "(g) ceiling: (d)'s steps inlined, one route",
+    "h": "(h) ceiling without the replay store",
 }
 
 
@@ -179,6 +181,11 @@ def report(results: Results) -> str:
             f"  unmatched (f) - pass-through (c)   {difference_us(results, 'f', 'c'):+6.2f} µs"
             "  target <= +0.30 µs"
         )
+    for name in ("g", "h"):
+        if {name, "b"} <= results.per_call.keys():
+            lines.append(
+                f"  ceiling ({name}) / hand-written (b)     {ratio(results, name, 'b'):6.2f}x"
+            )
     if {"b", "floor"} <= results.per_call.keys():
         lines.append(f"  hand-written (b) / floor            {ratio(results, 'b', 'floor'):6.2f}x")
     return "\n".join(lines)

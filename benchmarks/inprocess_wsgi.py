@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.ceiling import inlined, inlined_no_replay
 from benchmarks.common import (
     GUARDED_PATH,
     N_ROUTES,
@@ -159,10 +160,13 @@ def run(*, rounds: int, batch: int) -> Results:
         "d": (guarded.wsgi(bare), GUARDED_PATH),
         "e": (make_guard(routes=N_ROUTES).wsgi(bare_no_read), GUARDED_PATH),
         "f": (guarded.wsgi(bare), UNMATCHED_PATH),
+        "g": (inlined(bare), GUARDED_PATH),
+        "h": (inlined_no_replay(bare), GUARDED_PATH),
     }
-    _check(apps["b"][0], GUARDED_PATH, "401", fresh=False)
-    _check(apps["d"][0], GUARDED_PATH, "401", fresh=False)
-    _check(apps["d"][0], GUARDED_PATH, "200", fresh=True)
+    for name in ("b", "d", "g", "h"):
+        _check(apps[name][0], GUARDED_PATH, "401", fresh=False)
+    for name in ("d", "g", "h"):
+        _check(apps[name][0], GUARDED_PATH, "200", fresh=True)
     cases: dict[str, Prepare] = {"floor": _floor_case}
     cases.update({name: _case(app, path) for name, (app, path) in apps.items()})
     return interleave("in-process WSGI", cases, rounds=rounds, batch=batch)

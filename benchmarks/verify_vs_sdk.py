@@ -20,6 +20,10 @@ Cases (PERFORMANCE.md targets, median of per-round ratios, ours / SDK):
   the form parameters parsed as a framework hands them over <= 0.5x
 
 The 2,048-byte JSON body of ``benchmarks.common`` (Twilio: a form of the same size).
+
+Stripe and Slack also run a ceiling: our rules for that provider inlined in one function
+for one key (``benchmarks.ceiling``), reported as ceiling / SDK: how low plain Python can
+go on these rules, whatever the code around them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from benchmarks.ceiling import slack_inlined, stripe_inlined
 from benchmarks.common import (
     Prepare,
     Results,
@@ -89,6 +94,30 @@ def _ours(name: str, secret: str, signed: Callable[[bytes], tuple[dict[str, str]
             t0 = time.perf_counter()
             for request in requests:
                 check(request, keys, at)
+            return time.perf_counter() - t0
+
+        return run
+
+    return prepare
+
+
+def _inlined(factory: Callable[[str], Any], secret: str,
+             signed: Callable[[bytes], tuple[dict[str, str], bytes]]) -> Prepare:
+    """The same requests through ``benchmarks.ceiling``'s inlined check: the least plain
+    Python can spend on our rules for this provider."""
+    check = factory(secret)
+
+    def prepare(pool: Pool) -> Callable[[], float]:
+        requests = [_request(*signed(body)) for body, _ in pool]
+        at = time.time()
+        assert check(requests[0], at)
+        forged = _request(*signed(pool[0][0]))
+        assert not check(forged._replace(body=forged.body + b" "), at)
+
+        def run() -> float:
+            t0 = time.perf_counter()
+            for request in requests:
+                check(request, at)
             return time.perf_counter() - t0
 
         return run
@@ -272,6 +301,9 @@ PAIRS: dict[str, tuple[float, dict[str, Prepare]]] = {
         {
             "webhook_guard stripe": _ours("stripe", STRIPE_SECRET, _stripe_signed),
             "stripe.WebhookSignature.verify_header": _stripe_sdk,
+            "ceiling: inlined (benchmarks.ceiling)": _inlined(
+                stripe_inlined, STRIPE_SECRET, _stripe_signed
+            ),
         },
     ),
     "standard_webhooks": (
@@ -287,6 +319,9 @@ PAIRS: dict[str, tuple[float, dict[str, Prepare]]] = {
         {
             "webhook_guard slack": _ours("slack", SLACK_SECRET, _slack_signed),
             "slack_sdk SignatureVerifier.is_valid": _slack_sdk,
+            "ceiling: inlined (benchmarks.ceiling)": _inlined(
+                slack_inlined, SLACK_SECRET, _slack_signed
+            ),
         },
     ),
     "twilio": (
@@ -308,12 +343,15 @@ def report(name: str, target: float, results: Results) -> str:
     for case, values in results.per_call.items():
         lo, hi = quartiles_us(values)
         lines.append(f"{case:<44} {median_us(values):>10.2f} {lo:>8.2f} {hi:>8.2f}")
-    ours, *sdks = results.per_call
+    ours, *others = results.per_call
+    sdks = [name for name in others if not name.startswith("ceiling")]
     for sdk in sdks:
         lines.append(
             f"  ours / {sdk:<36} {ratio(results, ours, sdk):6.2f}x"
             + (f"   target <= {target:.1f}x" if sdk == sdks[0] else "")
         )
+    for ceiling in (name for name in others if name.startswith("ceiling")):
+        lines.append(f"  ceiling / {sdks[0]:<33} {ratio(results, ceiling, sdks[0]):6.2f}x")
     return "\n".join(lines)
 
 
