@@ -117,7 +117,23 @@ INVALID = [
             "replay_ttl",
             id=f"E006-route-replay-ttl-{name}",
         )
-        for name, ttl in [("zero", 0), ("negative", -5), ("nan", float("nan")), ("text", "1d")]
+        for name, ttl in [
+            ("zero", 0),
+            ("negative", -5),
+            ("nan", float("nan")),
+            ("infinite", float("inf")),
+            ("text", "1d"),
+        ]
+    ),
+    *(
+        pytest.param(
+            {"routes": [route()], option: value},
+            "webhook_guard.E006",
+            option,
+            id=f"E006-{option.replace('_', '-')}-{name}",
+        )
+        for option in ("replay_ttl", "processing_timeout", "body_timeout")
+        for name, value in [("zero", 0), ("nan", float("nan")), ("infinite", float("inf"))]
     ),
     pytest.param(
         {"routes": [route()], "duplicate_status": 500},

@@ -304,6 +304,17 @@ def test_grace_is_counted_from_the_first_failure_not_the_last() -> None:
     assert (key_source.failures, names(key_source)) == (4, [])  # 120 s > 100 s
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"ttl": -1}, {"ttl": float("nan")}, {"ttl": 60, "grace": -1}, {"ttl": 60, "grace": float("nan")}],
+    ids=["ttl-negative", "ttl-nan", "grace-negative", "grace-nan"],
+)
+def test_cached_refuses_negative_and_nan_seconds(options: dict[str, float]) -> None:
+    # A NaN ttl compared false with every age: the source was called on every request.
+    with pytest.raises(ValueError, match="ttl and grace"):
+        cached(lambda: "secret", **options)
+
+
 def test_cached_grace_overrides_the_default() -> None:
     source = Flaky(OLD)
     clock = FrozenClock(NOV_1)

@@ -7,6 +7,7 @@ I/O or state: key sources, the clock, the replay store, logging and hooks. The a
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -451,9 +452,13 @@ def _check_numbers(
             raise ConfigurationError(
                 f"{name} must be a number, not {type(value).__name__}", code="webhook_guard.E006"
             )
-    if (max_body is not None and max_body < 0) or body_timeout <= 0 or replay_ttl <= 0 or processing_timeout <= 0:
+    # Written so that NaN fails (it compares false with everything) and infinity too: a
+    # NaN replay_ttl kept no key at all, an infinite body_timeout set no deadline.
+    seconds = (body_timeout, replay_ttl, processing_timeout)
+    if (max_body is not None and max_body < 0) or not all(0 < v < math.inf for v in seconds):
         raise ConfigurationError(
-            "max_body must be >= 0; body_timeout, replay_ttl and processing_timeout > 0",
+            "max_body must be >= 0; body_timeout, replay_ttl and processing_timeout finite"
+            " numbers > 0",
             code="webhook_guard.E006",
         )
 
@@ -476,12 +481,14 @@ def _check_route(route: Route) -> Route:
         )
     ttl: object = route.replay_ttl
     if ttl is not None and (
-        isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0
+        isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < math.inf
     ):
-        # 0 or less would keep no replay key at all on routes without a timestamp window:
-        # every copy of a delivery would be processed again.
+        # 0 or less (or NaN) would keep no replay key at all on routes without a timestamp
+        # window: every copy of a delivery would be processed again. Redis cannot keep a
+        # key for ever (an infinite TTL failed every commit).
         raise ConfigurationError(
-            f"route {pattern!r}: replay_ttl must be a number > 0", code="webhook_guard.E006"
+            f"route {pattern!r}: replay_ttl must be a finite number > 0",
+            code="webhook_guard.E006",
         )
     if route.status is not None and not 400 <= route.status <= 499:
         raise ConfigurationError(

@@ -584,7 +584,7 @@ class Cached:
     ) -> None:
         if not callable(source):
             raise TypeError("cached() needs a callable")
-        if ttl < 0 or (grace is not None and grace < 0):
+        if not ttl >= 0 or (grace is not None and not grace >= 0):  # NaN fails too
             raise ValueError("ttl and grace must be >= 0")
         self.source = source
         self.ttl = float(ttl)

@@ -81,9 +81,10 @@ def test_expiry_follows_the_injected_clock() -> None:
     assert store.claim("k", 10) is Claim.NEW
 
 
-def test_max_entries_must_be_positive() -> None:
+@pytest.mark.parametrize("bound", [0, float("nan")], ids=["zero", "nan"])
+def test_max_entries_must_be_positive(bound: Any) -> None:
     with pytest.raises(ValueError, match="max_entries"):
-        MemoryReplayStore(max_entries=0)
+        MemoryReplayStore(max_entries=bound)
 
 
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -34,7 +34,7 @@ class MemoryReplayStore:
     def __init__(
         self, *, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if max_entries < 1:
+        if not max_entries >= 1:  # NaN fails too
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
         self._clock = clock
