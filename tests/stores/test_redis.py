@@ -371,6 +371,38 @@ async def test_claim_states_visible_in_redis(redis_url: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_commit_after_the_ttl_never_erases_another_workers_commit(
+    redis_url: str, mode: str
+) -> None:
+    """Worker A's app ran past its lease and the route's TTL; meanwhile the provider's
+    retry was claimed, processed and committed by worker B. A's late commit has no time
+    left to keep the key: it must not delete B's, or the next copy is processed again."""
+    first, second = RedisReplayStore(redis_url), RedisReplayStore(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert first.claim("late", 60) is Claim.NEW
+        client.delete("webhook_guard:late")  # A's lease lapsed
+        assert second.claim("late", 60) is Claim.NEW
+        second.commit("late", 60)
+        first._claims["late"] -= 120  # A claimed two minutes ago: nothing left to keep
+        if mode == "sync":
+            first.commit("late", 60)
+        else:
+            await first.acommit("late", 60)
+        assert client.get("webhook_guard:late") == b"done"
+        assert first.claim("late", 60) is Claim.DONE
+        # Alone, a claim committed after its TTL leaves nothing behind.
+        assert first.claim("alone", 60) is Claim.NEW
+        first._claims["alone"] -= 120
+        first.commit("alone", 60)
+        assert client.exists("webhook_guard:alone") == 0
+    finally:
+        client.close()
+        await close_redis_store(first)
+        await close_redis_store(second)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_client_that_decodes_responses_still_sees_duplicates(
     redis_url: str, mode: str
 ) -> None:

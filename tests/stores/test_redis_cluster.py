@@ -4,7 +4,8 @@
 - a ``RedisCluster`` client (sync and asyncio) and the URL behind the WSGI and ASGI
   adapters: many deliveries spread over every node's slots, each processed once, copies
   acknowledged as duplicates; 50 concurrent copies of one delivery reach the app once;
-- every command touches one key: no multi-key command, no ``MULTI``, no script;
+- every command touches one key: no multi-key command, no ``MULTI``; the one script
+  (release, and a commit with no time left) reads and deletes its one key;
 - ``problems()`` looks at every node; a one-node ``redis://`` URL on a cluster node is
   reported (and fails closed);
 - a node that dies: its keys get 503 (``ConnectionError``, then ``CLUSTERDOWN``), never

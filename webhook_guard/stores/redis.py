@@ -6,9 +6,10 @@ returns its state (``pending`` in flight, ``done`` processed) in the same comman
 6.2+ accepts ``GET`` with ``NX`` from 7.0; older servers get a ``GET`` after a failed
 claim). When the app answers 2xx the key becomes ``done`` (``SET XX PX``), kept for the
 provider's retry horizon counted from the claim, after the response has been handed to
-the server; otherwise it is deleted so the provider's retry is processed. Each command
-touches one key (no ``MULTI``, no script, no multi-key command), so keys are
-cluster-safe. Keys are ``<prefix><hash of route + event identity>``.
+the server; otherwise it is deleted so the provider's retry is processed, by a one-key
+script that deletes it only while it is still ``pending`` (a late release never erases a
+processed event). Each command touches one key (no ``MULTI``, no multi-key command), so
+keys are cluster-safe. Keys are ``<prefix><hash of route + event identity>``.
 
 Beyond one node: a Sentinel-managed master (``redis+sentinel://`` or a client from
 ``Sentinel.master_for``) and Redis Cluster (``redis+cluster://`` or a ``RedisCluster``
@@ -622,8 +623,8 @@ class RedisReplayStore:
         try:
             if ms > 0:
                 self.sync_client().set(self.prefix + key, _DONE, xx=True, px=ms)
-            else:
-                self.sync_client().delete(self.prefix + key)
+            else:  # kept long enough already: gone, unless another claim holds it now
+                self.sync_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
@@ -656,7 +657,7 @@ class RedisReplayStore:
             if ms > 0:
                 await self.async_client().set(self.prefix + key, _DONE, xx=True, px=ms)
             else:
-                await self.async_client().delete(self.prefix + key)
+                await self.async_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
