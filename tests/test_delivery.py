@@ -339,6 +339,52 @@ async def test_django_middleware_settles_a_streamed_answer_after_its_content(ser
         assert runs == [1, 1]
 
 
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+@pytest.mark.parametrize("iterator", ["sync", "async"])
+async def test_django_asgi_settles_a_stream_with_an_asyncio_only_client(
+    redis_url: str, iterator: str
+) -> None:
+    """Under ASGI, Django consumes a sync iterator (and calls close()) in a worker thread.
+    With an asyncio-only Redis client, as one passes for an ASGI app, the commit still goes
+    through that client: the copy is a duplicate, not a 409 and a second processing once
+    the lease lapses."""
+    import redis.asyncio
+
+    from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
+
+    clock = FrozenClock(NOW)
+    client = redis.asyncio.Redis.from_url(redis_url)
+    guard = Guard(
+        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))], replay_store=client, clock=clock
+    )
+    runs: list[int] = []
+
+    def content() -> Any:
+        runs.append(1)
+
+        async def aparts() -> AsyncIterator[bytes]:
+            yield b"streamed"
+
+        return aparts() if iterator == "async" else iter([b"streamed"])
+
+    try:
+        with ExitStack() as stack:
+            _django(Handler(), stack, WEBHOOK_GUARD=guard, MIDDLEWARE=[MIDDLEWARE_PATH])
+            from django.core.asgi import get_asgi_application
+
+            from tests.integrations import django_delivery_urls
+
+            django_delivery_urls.STREAM[0] = content
+            send = _asgi(get_asgi_application())
+            first = await send("/stream/stripe", *sdk_delivery("stripe", clock.now))
+            assert first == (200, b"streamed")
+            copy = await send("/stream/stripe", *sdk_delivery("stripe", clock.now + 60, 1))
+            assert is_duplicate(copy), copy
+            assert runs == [1]
+    finally:
+        await client.aclose()
+
+
 SETUPS = [
     pytest.param(flask_setup, id="flask"),
     pytest.param(starlette_setup, id="starlette"),

@@ -161,3 +161,48 @@ def test_example_project_passes_manage_py_check() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["wsgi-chain", "asgi-chain"])
+@pytest.mark.parametrize("right_kind", [False, True], ids=["wrong-client", "right-client"])
+def test_the_middleware_warns_when_the_store_cannot_serve_its_chain(
+    asynchronous: bool, right_kind: bool
+) -> None:
+    """A sync redis client under an async middleware chain (or the reverse) refuses every
+    guarded request with 503: the middleware says so when Django builds it, as
+    ``guard.wsgi()``/``guard.asgi()`` do."""
+    import warnings
+
+    import redis
+    import redis.asyncio
+
+    from webhook_guard import Guard, Route, WebhookGuardWarning
+    from webhook_guard.integrations.django.middleware import WebhookGuardMiddleware
+    from webhook_guard.providers import github
+
+    kind = redis.asyncio.Redis if asynchronous == right_kind else redis.Redis
+    client = kind(host="127.0.0.1", port=1)  # never connected: check_store=False
+    guard = Guard(
+        [Route("/hooks/github", github(secret=GITHUB_SECRET))],
+        replay_store=client,
+        check_store=False,
+    )
+
+    async def async_view(request: Any) -> Any:
+        return None
+
+    def sync_view(request: Any) -> Any:
+        return None
+
+    with (
+        override_settings(WEBHOOK_GUARD=guard, MIDDLEWARE=FIRST),
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        WebhookGuardMiddleware(async_view if asynchronous else sync_view)
+    ours = [w for w in caught if issubclass(w.category, WebhookGuardWarning)]
+    if right_kind:
+        assert ours == []
+    else:
+        assert len(ours) == 1
+        assert "every guarded request will be refused with 503" in str(ours[0].message)

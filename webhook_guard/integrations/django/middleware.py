@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+)
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from webhook_guard._url import public_url, server_host
@@ -37,6 +46,9 @@ class WebhookGuardMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+        # A sync-only Redis client under an async chain (or the reverse) refuses every
+        # guarded request with 503: say so at start-up, as guard.wsgi()/.asgi() do.
+        self.guard.check_store_mode(asynchronous=self.async_mode)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -63,7 +75,7 @@ class WebhookGuardMiddleware:
             guard.finish(plan, verdict, None)
             raise
         if getattr(response, "streaming", False):
-            _StreamSettler(guard, plan, verdict, response).watch()
+            _StreamSettler(guard, plan, verdict, response, asynchronous=False).watch()
         else:
             guard.finish(plan, verdict, response.status_code)
         return response
@@ -92,7 +104,7 @@ class WebhookGuardMiddleware:
             await guard.afinish(plan, verdict, None)
             raise
         if getattr(response, "streaming", False):
-            _StreamSettler(guard, plan, verdict, response).watch()
+            _StreamSettler(guard, plan, verdict, response, asynchronous=True).watch()
         else:
             await guard.afinish(plan, verdict, response.status_code)
         return response
@@ -178,15 +190,21 @@ class _StreamSettler:
     closed (also when the client went away mid-stream), an exception while streaming
     releases (the provider's retry is processed)."""
 
-    __slots__ = ("guard", "plan", "response", "settled", "status", "verdict")
+    __slots__ = ("bridged", "guard", "plan", "response", "settled", "status", "verdict")
 
-    def __init__(self, guard: Guard, plan: Plan, verdict: Verdict, response: Any) -> None:
+    def __init__(
+        self, guard: Guard, plan: Plan, verdict: Verdict, response: Any, *, asynchronous: bool
+    ) -> None:
         self.guard = guard
         self.plan = plan
         self.verdict = verdict
         self.response = response
         self.status: int = response.status_code
         self.settled = False
+        # Under ASGI a sync iterator and close() run in a worker thread: with a store that
+        # has only an asyncio client, settle through it (on the event loop).
+        usable = getattr(guard.store, "usable", None)
+        self.bridged = asynchronous and usable is not None and not usable(asynchronous=False)
 
     def watch(self) -> None:
         response = self.response
@@ -201,7 +219,10 @@ class _StreamSettler:
     def _settle(self, status: int | None) -> None:
         if not self.settled:
             self.settled = True
-            self.guard.finish(self.plan, self.verdict, status)
+            if self.bridged:
+                _run_on_loop(self.guard.afinish, self.plan, self.verdict, status)
+            else:
+                self.guard.finish(self.plan, self.verdict, status)
 
     def _closed(self) -> None:
         self._settle(self.status)
@@ -231,6 +252,23 @@ class _StreamSettler:
             await self._asettle(None)
             raise
         await self._asettle(self.status)
+
+
+_PENDING: set[asyncio.Task[None]] = set()  # settling tasks, kept until they finish
+
+
+def _run_on_loop(afinish: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+    """Run ``afinish(*args)`` (``Guard.afinish``, which never raises) on the event loop:
+    from a worker thread (Django runs sync iterators and ``close()`` in one), wait for it;
+    on the loop's own thread, schedule it."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(afinish)(*args)
+        return
+    task = loop.create_task(afinish(*args))
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
 
 
 def _needs_url(plan: Plan) -> bool:
