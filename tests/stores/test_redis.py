@@ -31,9 +31,9 @@ from tests.stores.test_contract import (
     deliver,
     signed,
 )
-from webhook_guard import Guard, Route, StoreError, WebhookGuardWarning
+from webhook_guard import ConfigurationError, Guard, Route, StoreError, WebhookGuardWarning
 from webhook_guard.core.guard import REPLAY_MARGIN
-from webhook_guard.providers import dingtalk, github
+from webhook_guard.providers import dingtalk, github, stripe
 from webhook_guard.stores import Claim
 from webhook_guard.stores.redis import RedisReplayStore
 from webhook_guard.testing import sign
@@ -211,6 +211,69 @@ async def test_custom_prefix(redis_url: str) -> None:
     assert key.startswith(b"tenant-7:")
     assert KEY.fullmatch(key.removeprefix(b"tenant-7:"))
     await close_redis_store(store)
+
+
+@pytest.mark.parametrize(
+    "options", ["?prefix=billing:", "?socket_timeout=2&prefix=billing:"], ids=["alone", "with-other"]
+)
+async def test_prefix_from_the_url(redis_url: str, options: str) -> None:
+    """TOML, the environment and Django settings name the store by URL only."""
+    guard = Guard.from_mapping(
+        {
+            "routes": [{"path": PATH, "provider": "github", "secret": SECRET}],
+            "replay_store": redis_url + options,
+        }
+    )
+    assert isinstance(guard.store, RedisReplayStore)
+    assert guard.store.prefix == "billing:"
+    assert "prefix" not in (guard.store.url or "")  # redis-py would take it for its own
+    response = await deliver("wsgi", wrap(guard, "wsgi", App("none")), b'{"n":"url-prefix"}')
+    assert response.status == 200
+    [key] = keys(redis_url)
+    assert key.startswith(b"billing:")
+    await close_guard_store(guard)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["prefix=", "prefix=a%20b", "prefix=a&prefix=b", "prefix=" + "x" * 65, "prefix=%7Bslot%7D:"],
+    ids=["empty", "space", "twice", "too-long", "hash-tag"],
+)
+@pytest.mark.parametrize("scheme", ["redis://127.0.0.1:6379/0", "redis+cluster://127.0.0.1:7000"])
+def test_bad_url_prefix_is_e008(scheme: str, query: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        RedisReplayStore(f"{scheme}?{query}")
+    assert raised.value.code == "webhook_guard.E008"
+    assert "prefix" in str(raised.value)
+
+
+async def test_services_sharing_one_redis_keep_apart_with_a_prefix(redis_url: str) -> None:
+    """Stripe sends one event to every endpoint subscribed to it. Two services with
+    their own endpoint secrets, on the same path and one Redis, each process it once."""
+    event = b'{"id":"evt_shared_by_two_endpoints","type":"invoice.paid"}'
+    seen: dict[str, int] = {}
+    guards = []
+    for service in ("billing", "ledger"):
+        secret = f"whsec_{service}_endpoint_secret"
+        guard = Guard(
+            [Route("/hooks/stripe", stripe(secret=secret))],
+            replay_store=f"{redis_url}?prefix={service}:",
+        )
+        guards.append(guard)
+
+        def endpoint(environ: dict[str, Any], start_response: Any, name: str = service) -> Any:
+            seen[name] = seen.get(name, 0) + 1
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+
+        app = guard.wsgi(endpoint)
+        for _ in range(2):  # the delivery, then a copy of it
+            headers = stripe(secret=secret).sign(event, secret=secret).headers
+            assert call_wsgi(app, "/hooks/stripe", event, dict(headers)).status == 200
+    assert seen == {"billing": 1, "ledger": 1}
+    assert sorted(k.split(b":")[0] for k in keys(redis_url)) == [b"billing", b"ledger"]
+    for guard in guards:
+        await close_guard_store(guard)
 
 
 @pytest.mark.parametrize("adapter", ["wsgi", "asgi"])

@@ -152,6 +152,30 @@ class RedisTopology:
         return dict(self.options).get(name)
 
 
+_PREFIX = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")  # no {}: a hash tag puts every key on one slot
+
+
+def _split_prefix(url: str) -> tuple[str, str | None]:
+    """``url`` without its ``prefix`` option (redis-py would pass it on to the connection),
+    and that option's value, if any. Every scheme takes it: ``redis://host/0?prefix=billing:``.
+    """
+    base, question, query = url.partition("?")
+    if not question:
+        return url, None
+    kept, prefixes = [], []
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if unquote(name) == "prefix":
+            prefixes.append(unquote(value))
+        else:
+            kept.append(part)
+    if not prefixes:
+        return url, None
+    if len(prefixes) > 1 or not _PREFIX.fullmatch(prefixes[0]):
+        raise _bad(url, "prefix must be given once, 1 to 64 of A-Z a-z 0-9 _ . : / -")
+    return (base + "?" + "&".join(kept) if kept else base), prefixes[0]
+
+
 def _kind(url: str) -> str | None:
     scheme = url.partition("://")[0].lower()
     return {"redis+sentinel": "sentinel", "redis+cluster": "cluster"}.get(scheme)
@@ -293,6 +317,8 @@ class RedisReplayStore:
       ``sentinel_*`` options the Sentinels' own (when they have ``requirepass``).
     - Cluster: ``redis+cluster://[[user]:password@]host[:port][,host[:port]...]`` with
       options ``socket_timeout``, ``socket_connect_timeout``.
+    - Every URL takes ``prefix`` (``redis://redis:6379/0?prefix=billing:``): the key
+      prefix, for configuration that is only a URL (TOML, environment, Django settings).
     - Or a client you made: ``redis.Redis``, ``Sentinel(...).master_for(...)``,
       ``redis.cluster.RedisCluster`` as ``client=``; their ``redis.asyncio`` twins as
       ``async_client=``. A Sentinel manager itself, a ``slave_for`` client, or a client
@@ -304,7 +330,10 @@ class RedisReplayStore:
     :param url: a URL as above; or pass ``client=``/``async_client=``.
     :param client: a sync redis-py client to use for sync calls.
     :param async_client: an asyncio redis-py client to use for async calls.
-    :param prefix: prepended to every key.
+    :param prefix: prepended to every key (a URL's ``prefix`` option takes precedence).
+        Replay keys are namespaced by route pattern: services (or environments) that
+        share one Redis and receive the same provider's events on the same path need a
+        prefix each, or the second service's deliveries are taken for duplicates.
     :param timeout: connect and socket timeout in seconds (a URL's ``socket_timeout`` and
         ``socket_connect_timeout`` options take precedence).
     :param max_connections: connection pool size per client (per node on a cluster); a
@@ -334,9 +363,13 @@ class RedisReplayStore:
             _check_client(client, asynchronous=False)
         if async_client is not None:
             _check_client(async_client, asynchronous=True)
+        if url is not None:
+            url, named = _split_prefix(url)
+            prefix = named if named is not None else prefix
         self.url = url
         #: The parsed Sentinel or Cluster URL (None for ``redis://`` and for clients).
         self.topology = RedisTopology.parse(url) if url and _kind(url) else None
+        #: Prepended to every key: services sharing one Redis need one each.
         self.prefix = prefix
         self.timeout = timeout
         self.max_connections = max_connections
