@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from time import monotonic, perf_counter
 from typing import Any
 
@@ -42,10 +42,12 @@ _LAST_BODY = frozenset(
 _new_request = tuple.__new__  # WebhookRequest(...) without its Python-level __new__
 
 
-def route_path(scope: Scope) -> str:
-    """The path the router matches: ``path`` minus ``root_path`` (as Starlette does)."""
+def route_path(scope: Scope, root_path: str | None = None) -> str:
+    """The path the router matches: ``path`` minus ``root_path`` (as Starlette does;
+    ``root_path`` given: instead of the scope's, as ``FastAPI(root_path=...)`` sets it)."""
     path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
+    if root_path is None:
+        root_path = scope.get("root_path", "")
     if not root_path or not path.startswith(root_path):
         return path
     if path == root_path:
@@ -53,6 +55,35 @@ def route_path(scope: Scope) -> str:
     if path[len(root_path)] == "/":
         return path[len(root_path) :]
     return path
+
+
+def _router_path(app: ASGIApp) -> Callable[[Scope], str] | None:
+    """How the wrapped app finds its path when it is not ``route_path(scope)``: an app
+    that sets or strips its own prefix after the guard has looked. The guard must match
+    the path the app routes on, or a request under the prefix reaches a guarded view
+    unverified.
+
+    - Django's handler strips ``FORCE_SCRIPT_NAME`` (else the scope's ``root_path``)
+      with ``str.removeprefix``;
+    - ``FastAPI(root_path=...)`` overwrites the scope's ``root_path`` with its own.
+    """
+    kind = type(app)
+    if any(c.__module__ == "django.core.handlers.asgi" for c in kind.__mro__):
+        from django.core.handlers import asgi as django_asgi
+
+        prefix = getattr(django_asgi, "get_script_prefix", None)
+
+        def django_path(scope: Scope) -> str:
+            path: str = scope["path"]
+            script = prefix(scope) if prefix is not None else scope.get("root_path", "")
+            return path.removeprefix(script) if script else path
+
+        return django_path
+    if any(c.__module__ == "fastapi.applications" for c in kind.__mro__):
+        forced = getattr(app, "root_path", "")
+        if forced:
+            return lambda scope: route_path(scope, forced)
+    return None
 
 
 class ASGIWebhookGuard:
@@ -69,11 +100,12 @@ class ASGIWebhookGuard:
         self._match = self.guard.match
         self._misses = self.guard.engine.table.misses
         self._plan = self.guard.engine.plan
+        self._router_path = _router_path(app)
         self.guard.check_store_mode(asynchronous=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket" and self._match(route_path(scope)) is not None:
+            if scope["type"] == "websocket" and self._match(self._path(scope)) is not None:
                 message = await receive()
                 if message["type"] == "websocket.connect":
                     await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
@@ -81,7 +113,9 @@ class ASGIWebhookGuard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if scope.get("root_path"):
+        if self._router_path is not None:
+            path = self._router_path(scope)
+        elif scope.get("root_path"):
             path = route_path(scope)
         if path in self._misses:  # seen before, under no route: one lookup
             await self.app(scope, receive, send)
@@ -145,6 +179,10 @@ class ASGIWebhookGuard:
             raise
         if not exchange.settled:  # the app returned without finishing a response
             await exchange.settle(None)
+
+    def _path(self, scope: Scope) -> str:
+        router_path = self._router_path
+        return route_path(scope) if router_path is None else router_path(scope)
 
     async def _refuse(self, verdict: Verdict, started: float, method: str, send: Send) -> None:
         self.guard.record(verdict, started, method)

@@ -376,6 +376,37 @@ def test_behind_a_root_path(framework: Callable[[Guard, Seen], Sender]) -> None:
     assert [v.verified for _, v in seen.handled("github")] == [True]
 
 
+def test_fastapi_own_root_path_is_matched_as_its_router_sees_it() -> None:
+    """``FastAPI(root_path=...)`` sets the scope's ``root_path`` itself, after an outer
+    guard has looked, and its router strips it: the guard strips it too, or an unsigned
+    request under the prefix would reach the guarded handler."""
+    seen = Seen()
+    app = _fastapi(seen)
+    app.root_path = "/api"
+    send = asgi_sender(make_guard().asgi(app))
+    for path in ("/api/hooks/github", "/hooks/github"):
+        status, content = send("POST", path, {}, BODY)
+        assert (status, error_of(content)) == (401, "missing_signature"), path
+    assert send("POST", "/api/hooks/github", github_headers(BODY), BODY)[0] == 200
+    assert [v.verified for _, v in seen.handled("github")] == [True]
+
+
+def test_django_asgi_under_force_script_name() -> None:
+    """Django's ASGI handler strips ``FORCE_SCRIPT_NAME`` from the path before routing:
+    ``guard.asgi(get_asgi_application())`` matches the same path."""
+    django_ready()
+    from django.test import override_settings
+
+    seen = Seen()
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        send = django_asgi(make_guard(), seen)
+        for path in ("/app/hooks/github", "/hooks/github"):
+            status, content = send("POST", path, {}, BODY)
+            assert (status, error_of(content)) == (401, "missing_signature"), path
+        assert send("POST", "/app/hooks/github", github_headers(BODY), BODY)[0] == 200
+    assert [v.verified for _, v in seen.handled("github")] == [True]
+
+
 # -- URL-signed providers: the URL the provider called ------------------------------------
 
 TWILIO_TOKEN = "twilio-auth-token"
