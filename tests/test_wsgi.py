@@ -448,6 +448,33 @@ def test_lazy_iterable_app_commits_on_first_iteration() -> None:
     assert calls == 1
 
 
+@pytest.mark.parametrize("server_closes", [True, False], ids=["then-close", "no-close"])
+def test_a_stream_the_server_stops_reading_keeps_the_apps_2xx(server_closes: bool) -> None:
+    """A client gone mid-stream: the server stops iterating (CPython closes the dropped
+    iterator, then the server calls close()). The app chose 2xx and processed the event:
+    the claim is committed, or the provider's retry would be processed again."""
+    calls = 0
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        nonlocal calls
+        calls += 1
+        start_response("200 OK", [])
+        yield b"part 1"
+        yield b"part 2"
+
+    wrapped, _ = make(app)
+    environ = build_wsgi_environ(PATH, body=BODY, headers=signed())
+    response = wrapped(environ, lambda status, headers, exc_info=None: None)
+    chunks = iter(response)
+    assert next(chunks) == b"part 1"  # then the write fails: the server stops reading
+    del chunks  # the generator is dropped (GeneratorExit) before close() is called
+    if server_closes:
+        response.close()  # type: ignore[attr-defined]
+    copy = call(wrapped, build_wsgi_environ(PATH, body=BODY, headers=signed()))
+    assert copy.json()["status"] == "duplicate"
+    assert calls == 1
+
+
 def test_replay_store_none_lets_copies_through() -> None:
     wrapped, app = make(replay_store=None)
     for _ in range(2):

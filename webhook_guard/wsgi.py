@@ -167,6 +167,11 @@ class _Settling:
     def _iterate(self) -> Iterator[bytes]:
         try:
             yield from self.result
+        except GeneratorExit:
+            # The server stopped iterating (a client gone mid-stream) and dropped or closed
+            # the iterator: the app did not fail, its answer stands.
+            self._settle()
+            raise
         except BaseException:
             self.failed = True
             self._settle()
