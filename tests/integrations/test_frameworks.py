@@ -407,6 +407,24 @@ def test_django_asgi_under_force_script_name() -> None:
     assert [v.verified for _, v in seen.handled("github")] == [True]
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["wsgi", "asgi"])
+def test_django_middleware_refuses_a_body_django_will_not_read_as_too_large(
+    asynchronous: bool,
+) -> None:
+    """A signed body within the route's limit but above Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read it, so 413, not 'ended early'."""
+    django_ready()
+    from django.test import override_settings
+
+    seen = Seen()
+    body = b'{"pad":"' + b"x" * 300 + b'"}'
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100):
+        send = _django_middleware(make_guard(), seen, asynchronous=asynchronous)
+        status, content = send("POST", "/hooks/github", github_headers(body), body)
+    assert (status, error_of(content)) == (413, "body_too_large")
+    assert seen.calls == []
+
+
 # -- URL-signed providers: the URL the provider called ------------------------------------
 
 TWILIO_TOKEN = "twilio-auth-token"

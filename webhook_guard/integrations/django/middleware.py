@@ -16,6 +16,7 @@ from collections.abc import (
 from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from webhook_guard._url import public_url, server_host
@@ -129,6 +130,8 @@ class WebhookGuardMiddleware:
             return plan.refusal
         try:
             body = request.body
+        except RequestDataTooBig:  # above DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses it
+            return self._refuse(plan, Reason.BODY_TOO_LARGE, started, method)
         except Exception:  # already consumed by earlier middleware, or a broken stream
             return self._refuse(plan, Reason.BODY_INCOMPLETE, started, method)
         if len(body) > plan.target.max_body:  # type: ignore[union-attr]
