@@ -442,6 +442,101 @@ async def test_a_2xx_ended_by_any_last_body_message_commits(last: dict[str, Any]
     assert calls == [1]
 
 
+async def test_a_client_gone_mid_stream_keeps_the_apps_2xx() -> None:
+    """The server cannot send a chunk of a streamed 2xx (the client went away): the app
+    chose 2xx and processed the event, so the claim is committed, not released."""
+    calls: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(1)
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part 1", "more_body": True})
+        await send({"type": "http.response.body", "body": b"part 2"})
+
+    async def gone(message: dict[str, Any]) -> None:
+        if message.get("more_body"):
+            raise OSError("connection reset by peer")
+
+    wrapped, _ = make(app)
+    with pytest.raises(OSError, match="reset"):
+        await wrapped(http_scope(headers=signed()), chunks(BODY), gone)
+    copy = await run(wrapped, http_scope(headers=signed()), chunks(BODY))
+    assert copy.json()["status"] == "duplicate"
+    assert calls == [1]
+
+
+class SuspendingStore:
+    """A memory store whose async calls suspend first, as a network store's do."""
+
+    def __init__(self) -> None:
+        from webhook_guard.stores import MemoryReplayStore
+
+        self.inner = MemoryReplayStore(clock=FrozenClock(NOW))
+
+    def claim(self, key: str, ttl: float) -> Any:
+        return self.inner.claim(key, ttl)
+
+    def commit(self, key: str, ttl: float) -> None:
+        self.inner.commit(key, ttl)
+
+    def release(self, key: str) -> None:
+        self.inner.release(key)
+
+    async def aclaim(self, key: str, ttl: float) -> Any:
+        await asyncio.sleep(0)
+        return self.inner.claim(key, ttl)
+
+    async def acommit(self, key: str, ttl: float) -> None:
+        await asyncio.sleep(0)
+        self.inner.commit(key, ttl)
+
+    async def arelease(self, key: str) -> None:
+        await asyncio.sleep(0)
+        self.inner.release(key)
+
+    def states(self) -> list[str]:
+        return ["done" if entry[1] else "pending" for entry in self.inner._entries.values()]
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "state"),
+    [("while-the-app-works", []), ("while-the-last-body-is-written", ["done"])],
+)
+async def test_a_cancelled_request_still_settles_its_claim(cancelled: str, state: list[str]) -> None:
+    """A timeout middleware (an anyio cancel scope) cancels the request. With a network
+    store the settlement awaits I/O, which the cancelled scope would cancel again: it runs
+    to its end regardless. Else the claim stays pending for processing_timeout and the
+    provider's retry gets 409 (or, after 2xx, is processed again once the lease lapses)."""
+    import anyio
+
+    from webhook_guard.guard import _SETTLING
+
+    timeout: list[anyio.CancelScope] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        if cancelled == "while-the-app-works":
+            timeout[0].cancel()
+            await anyio.sleep(0)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def server_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            timeout[0].cancel()
+            await anyio.sleep(0)
+
+    store = SuspendingStore()
+    guard = Guard([Route(PATH, SCHEME)], clock=FrozenClock(NOW), replay_store=store)
+    with anyio.CancelScope() as scope:
+        timeout.append(scope)
+        await guard.asgi(app)(http_scope(headers=signed()), chunks(BODY), server_send)
+    assert scope.cancelled_caught
+    await asyncio.gather(*_SETTLING)
+    assert store.states() == state
+
+
 @pytest.mark.parametrize("duplicate_status", [200, 202, 204, 409])
 async def test_processed_copy_is_duplicate_without_app(duplicate_status: int) -> None:
     wrapped, app = make(duplicate_status=duplicate_status)

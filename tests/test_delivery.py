@@ -339,6 +339,61 @@ async def test_django_middleware_settles_a_streamed_answer_after_its_content(ser
         assert runs == [1, 1]
 
 
+async def test_django_asgi_client_gone_mid_stream_keeps_the_2xx() -> None:
+    """Django's ASGI handler cancels a streamed response when the client goes away. The
+    view answered 2xx and processed the event: the claim is committed, so the provider's
+    retry is a duplicate (as under WSGI, where the server closes the response)."""
+    from django.core.asgi import get_asgi_application
+
+    from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
+
+    clock = FrozenClock(NOW)
+    guard = Guard(
+        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))],
+        replay_store=MemoryReplayStore(clock=clock),
+        clock=clock,
+    )
+    runs: list[int] = []
+
+    def content() -> Any:
+        runs.append(1)
+        first = len(runs) == 1
+
+        async def parts() -> AsyncIterator[bytes]:
+            yield b"part 1"
+            if first:
+                await asyncio.Event().wait()  # more to come; the client leaves meanwhile
+            yield b"part 2"
+
+        return parts()
+
+    with ExitStack() as stack:
+        _django(Handler(), stack, WEBHOOK_GUARD=guard, MIDDLEWARE=[MIDDLEWARE_PATH])
+        from tests.integrations import django_delivery_urls
+
+        django_delivery_urls.STREAM[0] = content
+        app = get_asgi_application()
+        headers, body = sdk_delivery("stripe", clock.now)
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        streaming = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await streaming.wait()  # the client leaves once the first part has arrived
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                streaming.set()
+
+        scope = build_asgi_scope("/stream/stripe", body=body, headers=headers)
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+        copy = await _asgi(app)("/stream/stripe", *sdk_delivery("stripe", clock.now + 60, 1))
+        assert is_duplicate(copy), copy
+        assert runs == [1]
+
+
 @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
 @pytest.mark.parametrize("iterator", ["sync", "async"])
 async def test_django_asgi_settles_a_stream_with_an_asyncio_only_client(

@@ -175,7 +175,9 @@ class ASGIWebhookGuard:
         try:
             await self.app(scope, exchange.receive, exchange.send)
         except BaseException:
-            await exchange.settle(None)
+            # The server could not send (a client gone mid-stream): the app's answer stands.
+            # Anything else the app raised: released, so the provider's retry is processed.
+            await exchange.settle(exchange.status if exchange.unsent else None)
             raise
         if not exchange.settled:  # the app returned without finishing a response
             await exchange.settle(None)
@@ -205,6 +207,7 @@ class _Exchange:
         "server_send",
         "settled",
         "status",
+        "unsent",
         "verdict",
     )
 
@@ -226,6 +229,7 @@ class _Exchange:
         self.local = guard._local_store
         self.status: int | None = None
         self.settled = False
+        self.unsent = False  # the server failed to send a message: the client went away
 
     async def receive(self) -> Message:
         body = self.body
@@ -245,7 +249,11 @@ class _Exchange:
                 # Sent, or the client went away while it was sent: the app's choice stands.
                 await self.settle(self.status)
             return
-        await self.server_send(message)
+        try:
+            await self.server_send(message)
+        except BaseException:
+            self.unsent = True
+            raise
 
     async def settle(self, status: int | None) -> None:
         if not self.settled:

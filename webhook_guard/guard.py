@@ -7,6 +7,7 @@ I/O or state: key sources, the clock, the replay store, logging and hooks. The a
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -276,7 +277,9 @@ class Guard:
             self._store_failed(verdict, exc, "settle")
 
     async def afinish(self, plan: Plan, verdict: Verdict, status: int | None) -> None:
-        """``finish`` with the store's async client (ASGI)."""
+        """``finish`` with the store's async client (ASGI). The store is written to the end
+        even when the caller is cancelled meanwhile (a client gone, a timeout middleware's
+        cancel scope): in a task of its own, which the caller awaits shielded."""
         key = verdict.replay_key
         store = self.store
         if key is None or store is None or not verdict.verified:
@@ -284,6 +287,20 @@ class Guard:
         if self._local_store:
             self.finish(plan, verdict, status)
             return
+        settling = self._asettle(store, key, plan, verdict, status)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): awaited as it comes
+            await settling
+            return
+        task = loop.create_task(settling)
+        _SETTLING.add(task)  # a reference until it is done: the loop keeps only weak ones
+        task.add_done_callback(_SETTLING.discard)
+        await asyncio.shield(task)
+
+    async def _asettle(
+        self, store: ReplayStore, key: str, plan: Plan, verdict: Verdict, status: int | None
+    ) -> None:
         try:
             if self.engine.commits(status):
                 await store.acommit(key, plan.target.ttl)  # type: ignore[union-attr]
@@ -427,6 +444,8 @@ class Guard:
 
 
 _NO_KEYS = KeySet(())
+#: Settlements running in tasks of their own (``Guard.afinish``), until they are done.
+_SETTLING: set[asyncio.Task[None]] = set()
 
 
 def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:

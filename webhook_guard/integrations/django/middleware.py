@@ -251,6 +251,10 @@ class _StreamSettler:
                 yield part
         except GeneratorExit:
             raise
+        except asyncio.CancelledError:
+            # Django cancels the response when the client goes away: the answer stands.
+            await self._asettle(self.status)
+            raise
         except BaseException:
             await self._asettle(None)
             raise
