@@ -24,6 +24,7 @@ from tests.conftest import RedisServer, free_port
 from tests.stores.test_contract import (
     SECRET,
     App,
+    Ops,
     call_asgi,
     call_wsgi,
     claim_burst,
@@ -430,6 +431,33 @@ async def test_claim_states_visible_in_redis(redis_url: str) -> None:
         assert client.get("webhook_guard:x") == b"done"
     finally:
         client.close()
+        await close_redis_store(store)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_connection_the_server_closed_while_idle_is_replaced(
+    redis_url: str, mode: str
+) -> None:
+    """Redis' ``timeout`` (or a proxy) closes a pooled connection while the app works:
+    the commit after the response goes through on a new connection, not a store error
+    that leaves the key pending for processing_timeout."""
+    store = RedisReplayStore(redis_url)
+    admin = redis.Redis.from_url(redis_url)
+    ops = Ops(store, mode)
+    try:
+        for key in ("committed", "released"):
+            assert await ops.claim(key, 60) is Claim.NEW
+            assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+            if key == "committed":
+                await ops.commit(key, 60)
+            else:
+                await ops.release(key)
+        assert admin.get("webhook_guard:committed") == b"done"
+        assert admin.exists("webhook_guard:released") == 0
+        assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+        assert await ops.claim("after-idle", 60) is Claim.NEW  # not a spurious 503
+    finally:
+        admin.close()
         await close_redis_store(store)
 
 

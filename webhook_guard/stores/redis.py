@@ -413,6 +413,9 @@ class RedisReplayStore:
         # A blocking pool: a burst above max_connections waits (at most ``timeout``) for a
         # free connection instead of failing at once with "Too many connections" (→ 503).
         assert self.url is not None
+        # One immediate retry on a connection error: a pooled connection that Redis (its
+        # ``timeout``) or a proxy closed while it sat idle fails its next command at once.
+        # Never on a timeout: a command that timed out may have been applied.
         pool = module.BlockingConnectionPool.from_url(
             self.url,
             max_connections=self.max_connections,
@@ -420,6 +423,8 @@ class RedisReplayStore:
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
             retry_on_timeout=False,
+            retry=module.retry.Retry(self._redis.backoff.NoBackoff(), 1),
+            retry_on_error=[self._redis.exceptions.ConnectionError],
         )
         client = module.Redis(connection_pool=pool)
         client.auto_close_connection_pool = True  # as from_url does: close() closes the pool
