@@ -418,9 +418,12 @@ def test_django_middleware_refuses_a_body_django_will_not_read_as_too_large(
 
     seen = Seen()
     body = b'{"pad":"' + b"x" * 300 + b'"}'
-    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100):
+    try:  # one stack: the overrides are undone in the order they were made
+        _STACK.enter_context(override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100))
         send = _django_middleware(make_guard(), seen, asynchronous=asynchronous)
         status, content = send("POST", "/hooks/github", github_headers(body), body)
+    finally:
+        _STACK.close()
     assert (status, error_of(content)) == (413, "body_too_large")
     assert seen.calls == []
 
