@@ -288,6 +288,13 @@ def django_middleware_setup(guard: Guard, handler: Handler, stack: ExitStack) ->
     return _wsgi(get_wsgi_application())
 
 
+def stream_guard(clock: FrozenClock, store: Any) -> Guard:
+    """The Django streaming tests' guard: Stripe on ``/stream/stripe`` (the view streams)."""
+    return Guard(
+        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))], replay_store=store, clock=clock
+    )
+
+
 @pytest.mark.parametrize("server", ["wsgi", "asgi"])
 async def test_django_middleware_settles_a_streamed_answer_after_its_content(server: str) -> None:
     """A StreamingHttpResponse is still to be produced when the view returns: a failure
@@ -296,11 +303,7 @@ async def test_django_middleware_settles_a_streamed_answer_after_its_content(ser
     from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
 
     clock = FrozenClock(NOW)
-    guard = Guard(
-        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))],
-        replay_store=MemoryReplayStore(clock=clock),
-        clock=clock,
-    )
+    guard = stream_guard(clock, MemoryReplayStore(clock=clock))
     runs: list[int] = []
 
     def content() -> Any:
@@ -348,11 +351,7 @@ async def test_django_asgi_client_gone_mid_stream_keeps_the_2xx() -> None:
     from webhook_guard.integrations.django.checks import MIDDLEWARE_PATH
 
     clock = FrozenClock(NOW)
-    guard = Guard(
-        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))],
-        replay_store=MemoryReplayStore(clock=clock),
-        clock=clock,
-    )
+    guard = stream_guard(clock, MemoryReplayStore(clock=clock))
     runs: list[int] = []
 
     def content() -> Any:
@@ -409,9 +408,7 @@ async def test_django_asgi_settles_a_stream_with_an_asyncio_only_client(
 
     clock = FrozenClock(NOW)
     client = redis.asyncio.Redis.from_url(redis_url)
-    guard = Guard(
-        [Route("/stream/stripe", stripe(secret=STRIPE_SECRET))], replay_store=client, clock=clock
-    )
+    guard = stream_guard(clock, client)
     runs: list[int] = []
 
     def content() -> Any:
