@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
 from logging import INFO
 from typing import TYPE_CHECKING, Any
@@ -293,10 +293,7 @@ class Guard:
         except RuntimeError:  # not asyncio (trio): awaited as it comes
             await settling
             return
-        task = loop.create_task(settling)
-        _SETTLING.add(task)  # a reference until it is done: the loop keeps only weak ones
-        task.add_done_callback(_SETTLING.discard)
-        await asyncio.shield(task)
+        await asyncio.shield(run_detached(loop, settling))
 
     async def _asettle(
         self, store: ReplayStore, key: str, plan: Plan, verdict: Verdict, status: int | None
@@ -446,6 +443,17 @@ class Guard:
 _NO_KEYS = KeySet(())
 #: Settlements running in tasks of their own (``Guard.afinish``), until they are done.
 _SETTLING: set[asyncio.Task[None]] = set()
+
+
+def run_detached(
+    loop: asyncio.AbstractEventLoop, settling: Coroutine[Any, Any, None]
+) -> asyncio.Task[None]:
+    """``settling`` in a task of its own on ``loop``, referenced until it is done (the
+    loop keeps only weak references): a caller's cancellation does not stop it."""
+    task = loop.create_task(settling)
+    _SETTLING.add(task)
+    task.add_done_callback(_SETTLING.discard)
+    return task
 
 
 def _keys_of(source: KeySource | None) -> KeySet | Callable[[], KeySet] | None:

@@ -23,7 +23,7 @@ from webhook_guard._url import public_url, server_host
 from webhook_guard.core.guard import Plan
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.verdict import VERDICT_KEY, Reason, Verdict
-from webhook_guard.guard import Guard
+from webhook_guard.guard import Guard, run_detached
 from webhook_guard.integrations.django.conf import get_guard
 from webhook_guard.integrations.django.exempt import mark_verified
 from webhook_guard.responses import render
@@ -261,9 +261,6 @@ class _StreamSettler:
         await self._asettle(self.status)
 
 
-_PENDING: set[asyncio.Task[None]] = set()  # settling tasks, kept until they finish
-
-
 def _run_on_loop(afinish: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
     """Run ``afinish(*args)`` (``Guard.afinish``, which never raises) on the event loop:
     from a worker thread (Django runs sync iterators and ``close()`` in one), wait for it;
@@ -273,9 +270,7 @@ def _run_on_loop(afinish: Callable[..., Coroutine[Any, Any, None]], *args: Any) 
     except RuntimeError:
         async_to_sync(afinish)(*args)
         return
-    task = loop.create_task(afinish(*args))
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
+    run_detached(loop, afinish(*args))
 
 
 def _needs_url(plan: Plan) -> bool:
