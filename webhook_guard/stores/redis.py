@@ -658,11 +658,11 @@ class RedisReplayStore:
 
     def commit(self, key: str, ttl: float) -> None:
         ms = self._remaining_ms(key, ttl)
+        if ms <= 0:  # kept long enough already: gone, unless another claim holds it now
+            self.release(key)
+            return
         try:
-            if ms > 0:
-                self.sync_client().set(self.prefix + key, _DONE, xx=True, px=ms)
-            else:  # kept long enough already: gone, unless another claim holds it now
-                self.sync_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
+            self.sync_client().set(self.prefix + key, _DONE, xx=True, px=ms)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
@@ -691,11 +691,11 @@ class RedisReplayStore:
 
     async def acommit(self, key: str, ttl: float) -> None:
         ms = self._remaining_ms(key, ttl)
+        if ms <= 0:
+            await self.arelease(key)
+            return
         try:
-            if ms > 0:
-                await self.async_client().set(self.prefix + key, _DONE, xx=True, px=ms)
-            else:
-                await self.async_client().eval(_RELEASE, 1, self.prefix + key, _PENDING)
+            await self.async_client().set(self.prefix + key, _DONE, xx=True, px=ms)
         except self._errors as exc:
             raise StoreError(f"Redis commit failed: {type(exc).__name__}") from exc
 
