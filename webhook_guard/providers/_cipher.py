@@ -42,6 +42,7 @@ _NONCE_ALPHABET = string.ascii_letters + string.digits
 
 
 def require_crypto() -> None:
+    """Import ``cryptography`` or raise ``MissingExtraError`` (at configuration time)."""
     try:
         import cryptography.hazmat.primitives.ciphers  # noqa: F401
     except ImportError:  # pragma: no cover - cryptography is a test dependency

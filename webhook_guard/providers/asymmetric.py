@@ -38,8 +38,9 @@ from webhook_guard.core.scheme import Check, try_keys
 from webhook_guard.core.signing import SignedRequest
 from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
-from webhook_guard.exceptions import ConfigurationError, MissingExtraError
+from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family, Provider, now_or
+from webhook_guard.providers._cipher import require_crypto
 from webhook_guard.providers._parse import b64_canonical, is_hex
 
 __all__ = ("KEYS", "Asymmetric", "KeyFormat", "require_crypto")
@@ -48,15 +49,6 @@ __all__ = ("KEYS", "Asymmetric", "KeyFormat", "require_crypto")
 _MAX_CACHED_KEYS = 64
 _MISSING = Check(Reason.MISSING_SIGNATURE)
 _MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
-
-
-def require_crypto() -> Any:
-    """Import ``cryptography`` or raise ``MissingExtraError`` (at configuration time)."""
-    try:
-        import cryptography.hazmat.primitives.asymmetric.ec as ec
-    except ImportError:  # pragma: no cover - cryptography is a test dependency
-        raise MissingExtraError("crypto", "cryptography") from None
-    return ec
 
 
 def _text(value: str | bytes) -> str:

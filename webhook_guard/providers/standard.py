@@ -32,7 +32,7 @@ from webhook_guard.core.timestamps import parse_timestamp
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family, Provider, now_or
-from webhook_guard.providers.asymmetric import require_crypto
+from webhook_guard.providers.asymmetric import _ed25519_private, _text, require_crypto
 
 __all__ = ("MAX_SIGNATURES", "StandardWebhooks", "decode_whsec")
 
@@ -184,7 +184,7 @@ class StandardWebhooks(Family):
         if not _text(private_key).startswith("whsk_"):
             raise ValueError(f"{row.name}: a v1a private key starts with whsk_")
         seed = _whsk_seed(private_key)
-        raw = _ed25519(seed).public_key().public_bytes_raw()
+        raw = _ed25519_private(seed).public_key().public_bytes_raw()
         return "whpk_" + base64.b64encode(raw).decode("ascii")
 
     @classmethod
@@ -293,7 +293,7 @@ class StandardWebhooks(Family):
         message = f"{message_id}.{ts}.".encode("ascii") + body
         text = secret.encode() if isinstance(secret, str) else secret
         if self.asymmetric:
-            signature = "v1a," + base64.b64encode(_ed25519(_whsk_seed(secret)).sign(message)).decode()
+            signature = "v1a," + base64.b64encode(_ed25519_private(_whsk_seed(secret)).sign(message)).decode()
         else:
             key = text if self.raw_key else decode_whsec(text)
             if not key:
@@ -309,21 +309,8 @@ class StandardWebhooks(Family):
         return self.signed(headers, body, url=url, content_type=content_type)
 
 
-def _text(value: str | bytes) -> str:
-    return (value.decode("utf-8") if isinstance(value, bytes) else value).strip()
-
-
 def _whsk_seed(private_key: str | bytes) -> bytes:
-    text = (private_key.decode() if isinstance(private_key, bytes) else private_key).strip()
     try:
-        return base64.b64decode(text.removeprefix("whsk_"), validate=True)[:32]
+        return base64.b64decode(_text(private_key).removeprefix("whsk_"), validate=True)[:32]
     except ValueError:
         raise ValueError("standard_webhooks: a whsk_ key is whsk_ + Base64 of the seed") from None
-
-
-def _ed25519(seed: bytes) -> Any:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    if len(seed) != 32:
-        raise ValueError(f"an Ed25519 private key is a 32-byte seed, not {len(seed)} bytes")
-    return Ed25519PrivateKey.from_private_bytes(seed)
