@@ -337,6 +337,15 @@ def test_from_env_nests_lists_and_parses_json() -> None:
     assert parsed == {"routes": [{"path": "/a"}, {"path": "/b"}], "max_body": 5}
 
 
+def test_from_env_parses_options_whose_names_only_end_like_text_keys() -> None:
+    """``replay_store`` is text (a URL); ``check_store`` is a bool or ``"strict"``."""
+    parsed = from_env(
+        "P_",
+        {"P_CHECK_STORE": "false", "P_REPLAY_STORE": "redis://127.0.0.1:6379/0"},
+    )
+    assert parsed == {"check_store": False, "replay_store": "redis://127.0.0.1:6379/0"}
+
+
 def test_literal_secret_in_a_file_is_warned_about(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

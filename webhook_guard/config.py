@@ -243,7 +243,11 @@ def load_toml(path: str) -> dict[str, Any]:
 
 
 #: Keys whose value stays text even when it parses as a number: a secret may be all digits.
-_TEXT_KEYS = ("secret", "token", "key", "password", "url", "path", "store", "header", "prefix")
+#: Suffixes, so ``verify_token`` and ``public_url`` count; ``replay_store`` whole, since
+#: ``check_store`` is a bool.
+_TEXT_KEYS = (
+    "secret", "token", "key", "password", "url", "path", "replay_store", "header", "prefix",
+)  # fmt: skip
 
 
 def _env_value(text: str, path: Sequence[str]) -> Any:
