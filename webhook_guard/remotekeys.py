@@ -93,6 +93,8 @@ class _Remote:
         self._verified: set[str] = set()
         self.secrets: tuple[Secret, ...] = ()
         self.wake: Callable[[], None] = lambda: None
+        #: The scheme's test of one certificate (``RemoteKeySource.validate``).
+        self.check: Callable[[bytes], str | None] | None = None
 
     def busy(self) -> bool:
         return bool(self._pending or self._visits)
@@ -133,6 +135,8 @@ class _Remote:
                 document = self._fetch(url)
                 if not document.lstrip().startswith(_PEM):
                     raise ValueError("not a PEM certificate")
+                if self.check is not None and self.check(document) is not None:
+                    raise ValueError("a certificate the scheme cannot use")
             except Exception as exc:  # one URL's failure never fails the others
                 if len(self._failed) >= 1024:  # bounded: URLs an attacker names
                     self._failed.clear()
@@ -212,6 +216,13 @@ class RemoteKeySource(KeySource):
         )
         ref = weakref.ref(self)
         remote.wake = lambda: _wake(ref)
+
+    def validate(self, check: Callable[[bytes], str | None], *, name_keys: bool = True) -> None:
+        """The certificates fetched at start-up must pass ``check`` (E002). Later, each
+        fetched document must pass it on its own: one that does not is a failed fetch of
+        its URL (retried later), never a failed refresh of every certificate held."""
+        super().validate(check, name_keys=name_keys)
+        self.check, self._remote.check = None, check
 
     def _flatten(self, slots: Sequence[tuple[tuple[Secret, ...], Any]]) -> KeySet:
         keys = RemoteKeySet(s for secrets, _ in slots for s in secrets)

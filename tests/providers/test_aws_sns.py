@@ -595,6 +595,29 @@ def test_failures_redirects_and_junk_never_evict_good_certificates(
     assert served.requests.count("/missing.pem") == 1
 
 
+def test_a_certificate_the_scheme_cannot_use_fails_its_url_only() -> None:
+    """A document that looks like PEM but does not load is that URL's failure: the
+    certificates held stay, and those fetched later are added (a failed refresh of the
+    whole source would keep the old set, then drop every key after the grace period)."""
+    good = CERT.encode()
+    documents = {"a": good, "b": b"-----BEGIN CERTIFICATE-----\nnot base64\n", "c": good}
+    source = remote_source(
+        RemoteKeys(hosts=SNS_HOSTS),
+        route="/sns",
+        scheduler=lambda s: lambda: None,
+        fetch=lambda url: documents[url.rsplit("/", 1)[1].removesuffix(".pem")],
+    )
+    source.validate(OURS.check_secret)
+    held = []
+    for name in ("a", "b", "c"):
+        url = f"https://sns.us-east-1.amazonaws.com/{name}.pem"
+        assert source.current().want(url)
+        assert source.refresh_now()
+        held.append([k.key_id.rsplit("/", 1)[1] for k in source.current()])
+    assert held == [["a.pem"], ["a.pem"], ["a.pem", "c.pem"]]
+    assert source.failures == 0
+
+
 def test_the_queue_and_the_cache_are_bounded() -> None:
     fetched: list[str] = []
 
