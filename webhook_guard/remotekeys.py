@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from webhook_guard._http import read_within
 from webhook_guard.core.credentials import RemoteKeys
 from webhook_guard.core.keys import KeySet, Secret
 from webhook_guard.exceptions import ConfigurationError
@@ -247,7 +248,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def https_fetcher(cafile: str | None) -> Fetch:
-    """GET over https only, TLS verified, no redirect, ``TIMEOUT``, ``MAX_DOCUMENT``."""
+    """GET over https only, TLS verified, no redirect, ``MAX_DOCUMENT`` read within
+    ``TIMEOUT`` in all."""
     context = ssl.create_default_context(cafile=cafile)
     opener = urllib.request.build_opener(
         urllib.request.HTTPSHandler(context=context), _NoRedirect()
@@ -256,15 +258,13 @@ def https_fetcher(cafile: str | None) -> Fetch:
     def fetch(url: str) -> bytes:
         if not url.startswith("https://"):
             raise ValueError("https only")
+        deadline = time.monotonic() + TIMEOUT
         with opener.open(url, timeout=TIMEOUT) as response:  # https only, an allowed URL
             if response.status != 200:
                 raise urllib.error.HTTPError(
                     url, response.status, "not 200", response.headers, None
                 )
-            document: bytes = response.read(MAX_DOCUMENT + 1)
-        if len(document) > MAX_DOCUMENT:
-            raise ValueError("document too large")
-        return document
+            return read_within(response, deadline, MAX_DOCUMENT)
 
     return fetch
 

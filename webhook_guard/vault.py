@@ -39,6 +39,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from webhook_guard._http import read_within
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.keysources import Cached, cached, resolve_one
 
@@ -160,23 +161,6 @@ class _Session:
 MAX_ANSWER = 1024 * 1024
 
 
-def _read_within(response: Any, deadline: float) -> bytes:
-    """The body of ``response``, read by whatever each receive brings, within ``deadline``
-    in all: a server that trickles bytes cannot hold a fetch for ``timeout`` per byte."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise TimeoutError("vault answer not read within the timeout")
-        chunk = response.read1(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_ANSWER:
-            raise ValueError("vault answer too large")
-        chunks.append(chunk)
-
-
 def vault_kv(
     address: str,
     path: str,
@@ -245,7 +229,7 @@ def vault_kv(
         deadline = time.monotonic() + timeout
         try:
             with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-                return json.loads(_read_within(response, deadline))
+                return json.loads(read_within(response, deadline, MAX_ANSWER))
         except urllib.error.HTTPError as exc:
             exc.close()
             kind = _Forbidden if exc.code == 403 else VaultError

@@ -10,6 +10,7 @@ the allowlist widened for the test only).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -593,6 +594,31 @@ def test_failures_redirects_and_junk_never_evict_good_certificates(
     source.current().want(served.base + "/missing.pem")
     source.refresh_now()
     assert served.requests.count("/missing.pem") == 1
+
+
+def test_a_certificate_read_past_the_timeout_in_all_fails_its_url(
+    server: tuple[_Server, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that trickles its answer cannot hold the refresher for a socket timeout
+    per byte: the whole document must be read within ``TIMEOUT``. Here each look at the
+    clock finds 3 s gone, so the second read is past the 5 s."""
+    import webhook_guard._http
+
+    served, ca_file = server
+    served.documents["/slow.pem"] = (200, CERT.encode(), {})
+    ticks = itertools.count(1)
+    start = time.monotonic()
+    monkeypatch.setattr(webhook_guard._http, "monotonic", lambda: start + 3.0 * next(ticks))
+    source = remote_source(_local(ca_file), route="/sns", scheduler=lambda s: lambda: None)
+    assert source.current().want(served.base + "/slow.pem")
+    source.refresh_now()
+    assert served.requests == ["/slow.pem"]
+    assert list(source.current()) == []
+    monkeypatch.undo()  # the same document, read in time, is held
+    served.documents["/fast.pem"] = (200, CERT.encode(), {})
+    assert source.current().want(served.base + "/fast.pem")
+    source.refresh_now()
+    assert [k.key_id for k in source.current()] == [served.base + "/fast.pem"]
 
 
 def test_a_certificate_the_scheme_cannot_use_fails_its_url_only() -> None:
