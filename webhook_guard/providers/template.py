@@ -201,7 +201,7 @@ class TemplateHMAC(Family):
             if self._max_signature is not None:
                 if len(value) > self._max_signature or not _SIGN_CHARS.fullmatch(value):
                     return _MALFORMED
-                if "%" in value:  # URL-encoded: only its canonical spelling is the same
+                if self._quoted and "%" in value:  # URL-encoded: its canonical spelling only
                     plain = unquote(value)
                     value = plain if quote(plain, safe="") == value else ""
             elif len(value) != self._length:
