@@ -24,6 +24,7 @@ __all__ = (
     "FORM",
     "HEX",
     "JSON_TYPE",
+    "NO_STORE",
     "MAX_PARAMS",
     "TEXT_TYPE",
     "Duplicate",
@@ -43,11 +44,13 @@ MAX_PARAMS = 1000
 HEX = "0123456789abcdef"
 JSON_TYPE: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
 TEXT_TYPE: tuple[tuple[str, str], ...] = (("Content-Type", "text/plain; charset=utf-8"),)
+#: An answer no cache may keep (it carries a one-time value).
+NO_STORE: tuple[tuple[str, str], ...] = (("Cache-Control", "no-store"),)
 #: An unsigned value echoed back (Meta, Dropbox): never sniffed, never cached.
 ECHO_TYPE: tuple[tuple[str, str], ...] = (
     ("Content-Type", "text/plain; charset=utf-8"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
+    *NO_STORE,
 )
 
 #: A handshake challenge that may be echoed (no markup, no CR/LF), as a predicate.

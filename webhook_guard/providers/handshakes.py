@@ -28,6 +28,7 @@ from webhook_guard.core.verdict import Reason
 from webhook_guard.providers._parse import (
     CHALLENGE_OK,
     JSON_TYPE,
+    NO_STORE,
     TEXT_TYPE,
     json_object,
 )
@@ -51,7 +52,6 @@ MAX_HANDSHAKE_BODY = 16 * 1024
 #: than this is not even searched for them.
 _SLACK_HANDSHAKE = 1024
 _BAD_REQUEST = Check(Reason.BAD_REQUEST)
-_NO_STORE = (("Cache-Control", "no-store"),)
 
 
 def answered(
@@ -259,13 +259,7 @@ class DiscordPing(Handshake):
             response = (204, (), b"")
         else:
             return result
-        return Check(
-            Reason.VERIFIED,
-            key_id=result.key_id,
-            timestamp=result.timestamp,
-            details={"handshake": "ping"},
-            response=response,
-        )
+        return answered(result, response, "ping")
 
 
 class OktaChallenge(Handshake):
@@ -288,5 +282,5 @@ class OktaChallenge(Handshake):
         if not ok or not CHALLENGE_OK(challenge):
             return _BAD_REQUEST
         body = json.dumps({"verification": challenge}).encode("ascii")
-        headers = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
+        headers = JSON_TYPE + NO_STORE
         return answered(result, (200, headers, body), "okta-verification")

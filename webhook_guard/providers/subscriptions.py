@@ -15,7 +15,13 @@ from webhook_guard.core.keys import KeySet
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import Check, Credential, single_header
 from webhook_guard.core.verdict import Reason
-from webhook_guard.providers._parse import CHALLENGE_OK, ECHO_TYPE, json_object, one_query
+from webhook_guard.providers._parse import (
+    CHALLENGE_OK,
+    ECHO_TYPE,
+    NO_STORE,
+    json_object,
+    one_query,
+)
 from webhook_guard.providers.handshakes import Handshake, answered
 
 if TYPE_CHECKING:
@@ -31,7 +37,6 @@ __all__ = (
 )
 
 _BAD_REQUEST = Check(Reason.BAD_REQUEST)
-_NO_STORE = (("Cache-Control", "no-store"),)
 
 
 
@@ -108,7 +113,7 @@ class NotionVerification(Handshake):
         if not isinstance(token, str) or not CHALLENGE_OK(token):
             return _BAD_REQUEST
         return answered(
-            None, (200, _NO_STORE, b""), "verification_token", verification_token=token
+            None, (200, NO_STORE, b""), "verification_token", verification_token=token
         )
 
 

@@ -57,6 +57,7 @@ from webhook_guard.providers._cipher import (
     xml_fields,
 )
 from webhook_guard.providers._parse import JSON_TYPE, TEXT_TYPE, json_object, one_query
+from webhook_guard.providers.handshakes import answered
 
 __all__ = (
     "MAX_ENVELOPE",
@@ -243,12 +244,7 @@ class Tencent(Family):
             answer = result.details.get("plaintext", "")
         if result[0] is not _VERIFIED:
             return result
-        details = {**result.details, "handshake": "echostr"}
-        response = (200, TEXT_TYPE, answer.encode("utf-8"))
-        return Check(
-            _VERIFIED, key_id=result.key_id, timestamp=result.timestamp, details=details,
-            response=response,
-        )  # fmt: skip
+        return answered(result, (200, TEXT_TYPE, answer.encode("utf-8")), "echostr", **result.details)
 
     def _dingtalk(self, result: Check, keys: KeySet, now: float) -> Check:
         """DingTalk: the encrypted ``success`` reply for the app, and ``check_url`` answered."""
@@ -260,10 +256,7 @@ class Tencent(Family):
         event = json_object(plaintext, limit=MAX_ENVELOPE, unique=True)
         if event is not None and event.get("EventType") == "check_url":
             body = json.dumps(reply, separators=(",", ":")).encode("ascii")
-            return Check(
-                _VERIFIED, key_id=result.key_id, timestamp=result.timestamp,
-                details={**details, "handshake": "check_url"}, response=(200, JSON_TYPE, body),
-            )  # fmt: skip
+            return answered(result, (200, JSON_TYPE, body), "check_url", **details)
         return result._replace(details=details)
 
     # -- signing and replies --------------------------------------------------------------
