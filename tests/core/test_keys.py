@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webhook_guard.core.keys import KeySet, Secret, compare
+from webhook_guard.core.keys import DerivedKeys, KeySet, Secret, compare
 
 
 def test_repr_and_str_are_masked() -> None:
@@ -169,3 +169,20 @@ def test_mac_equals_the_hmac_module(key: bytes, parts: list[bytes], digest: str)
     for part in parts:
         mac.update(part)
     assert mac.digest() == expected
+
+
+def test_derived_keys_derive_once_per_value_remember_none_and_stay_bounded() -> None:
+    calls: list[bytes] = []
+
+    def derive(key: Secret) -> bytes | None:
+        calls.append(key.value)
+        return None if key.value == b"junk" else key.value.upper()
+
+    derived = DerivedKeys(derive, limit=2)
+    good, junk = Secret("good", key_id="a"), Secret("junk", key_id="b")
+    assert [derived(good), derived(good), derived(junk), derived(junk)] == [b"GOOD", b"GOOD", None, None]
+    assert calls == [b"good", b"junk"]  # a value that derives nothing is remembered too
+    assert derived(Secret("good", key_id="renamed")) == b"GOOD"  # by value, not by id
+    derived(Secret("third", key_id="c"))  # full: cleared, then held
+    derived(good)
+    assert calls == [b"good", b"junk", b"third", b"good"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
-__all__ = ("KeySet", "Mac", "Secret", "compare")
+__all__ = ("DerivedKeys", "KeySet", "Mac", "Secret", "compare")
+
+T = TypeVar("T")
 
 
 class Secret:
@@ -154,6 +156,35 @@ class KeySet(tuple):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return f"KeySet({[k.key_id for k in self]!r})"
+
+
+class DerivedKeys(Generic[T]):
+    """What a scheme derives from a key's value (a decoded HMAC key, a parsed public key),
+    derived once per value instead of once per request. A value that derives nothing
+    (``None``) is remembered too. Bounded: cleared when ``limit`` values are held (values
+    come from configuration and refreshes, a handful per route).
+
+    :param derive: the derivation, given the configured ``Secret``.
+    """
+
+    __slots__ = ("_derive", "_found", "limit")
+
+    def __init__(self, derive: Callable[[Secret], T], *, limit: int = 64) -> None:
+        self._derive = derive
+        self._found: dict[bytes, T] = {}
+        self.limit = limit
+
+    def __call__(self, key: Secret) -> T:
+        found = self._found
+        try:
+            return found[key.value]
+        except KeyError:
+            pass
+        derived = self._derive(key)
+        if len(found) >= self.limit:
+            found.clear()
+        found[key.value] = derived
+        return derived
 
 
 def compare(expected: bytes, received: str) -> bool:

@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from webhook_guard.core.keys import KeySet, Secret
+from webhook_guard.core.keys import DerivedKeys, KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import Check, try_keys
 from webhook_guard.core.signing import SignedRequest
@@ -45,8 +45,6 @@ from webhook_guard.providers._parse import b64_canonical, is_hex
 
 __all__ = ("KEYS", "Asymmetric", "KeyFormat", "require_crypto")
 
-#: Cached parsed public keys per scheme (keys are few; a file rotation adds one).
-_MAX_CACHED_KEYS = 64
 _MISSING = Check(Reason.MISSING_SIGNATURE)
 _MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
 
@@ -286,7 +284,7 @@ class Asymmetric(Family):
         self._separator: bytes = spec.get("separator", b"")
         self._format = KEYS[spec["key"]]
         self.key_format = self._format.description
-        self._cache: dict[bytes, Any] = {}
+        self._key = DerivedKeys(self._load_key)
         self.check_literal_secrets()
 
     @classmethod
@@ -315,18 +313,11 @@ class Asymmetric(Family):
             return f"the public key is not {self.key_format} ({exc})"
         return None
 
-    def _key(self, secret: Secret) -> Any:
-        value = secret.value
-        if value in self._cache:
-            return self._cache[value]
+    def _load_key(self, secret: Secret) -> Any:
         try:
-            key = self._format.load_public(_text(value))
+            return self._format.load_public(_text(secret.value))
         except Exception:  # a malformed key (re-read from a file) verifies nothing
-            key = None
-        if len(self._cache) >= _MAX_CACHED_KEYS:
-            self._cache.clear()
-        self._cache[value] = key
-        return key
+            return None
 
     def _expected(self, secret: Secret, message: tuple[bytes, bytes]) -> bytes | None:
         """The received signature when ``secret``'s public key verifies it (a public key

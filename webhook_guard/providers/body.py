@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from webhook_guard.core.keys import KeySet, Secret
+from webhook_guard.core.keys import DerivedKeys, KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import Check, try_keys
 from webhook_guard.core.signing import SignedRequest
@@ -49,7 +49,6 @@ _ENCODERS: dict[str, Callable[[bytes], bytes]] = {
     "base64": base64.b64encode,
     "base64url": base64.urlsafe_b64encode,
 }
-_MAX_DECODED_KEYS = 64
 
 
 def is_token(name: object) -> bool:
@@ -113,17 +112,16 @@ class BodyHMAC(Family):
             if prefix:
                 return lambda key, body: prefix + encode(key.mac(algorithm, body))
             return lambda key, body: encode(key.mac(algorithm, body))
-        decoded: dict[bytes, Secret | None] = {}
         how = self.key
 
+        def decoded_key(key: Secret) -> Secret | None:
+            raw = decode_key(key.value, how)
+            return Secret(raw, key_id=key.key_id) if raw else None
+
+        decoded = DerivedKeys(decoded_key)
+
         def expected(key: Secret, body: bytes) -> bytes | None:
-            secret = decoded.get(key.value)
-            if secret is None and key.value not in decoded:
-                raw = decode_key(key.value, how)
-                secret = Secret(raw, key_id=key.key_id) if raw else None
-                if len(decoded) >= _MAX_DECODED_KEYS:
-                    decoded.clear()
-                decoded[key.value] = secret
+            secret = decoded(key)
             if secret is None:  # a key that does not decode matches nothing
                 return None
             return prefix + encode(secret.mac(algorithm, body))

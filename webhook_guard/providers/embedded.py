@@ -16,7 +16,7 @@ import json
 import secrets
 from typing import Any
 
-from webhook_guard.core.keys import KeySet, Secret
+from webhook_guard.core.keys import DerivedKeys, KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import Check, single_header, try_keys
 from webhook_guard.core.signing import SignedRequest
@@ -169,6 +169,12 @@ def _hex_key(value: bytes) -> bytes | None:
         return None
 
 
+def _hmac_key(key: Secret) -> Secret | None:
+    """Adyen's HMAC key: the hexadecimal configured value, decoded (None: it is not hex)."""
+    raw = _hex_key(key.value)
+    return Secret(raw, key_id=key.key_id) if raw else None
+
+
 class Adyen(Family):
     """Adyen standard notifications (HMAC inside each ``NotificationRequestItem``).
 
@@ -184,17 +190,14 @@ class Adyen(Family):
     body_signed = False
 
     def configure(self, options: dict[str, Any]) -> None:
-        self._derived: dict[bytes, Secret | None] = {}
+        self._derived = DerivedKeys(_hmac_key)
         self.check_literal_secrets()
 
     def check_secret(self, value: bytes) -> str | None:
         return None if _hex_key(value) else "the HMAC key is the hexadecimal key Adyen shows"
 
     def _expected(self, key: Secret, message: bytes) -> str | None:
-        derived = self._derived.get(key.value)
-        if derived is None and key.value not in self._derived:
-            raw = _hex_key(key.value)
-            derived = self._derived[key.value] = Secret(raw, key_id=key.key_id) if raw else None
+        derived = self._derived(key)
         if derived is None:
             return None
         return base64.b64encode(derived.mac("sha256", message)).decode("ascii")

@@ -41,7 +41,7 @@ import uuid
 from typing import Any
 
 from webhook_guard.core.credentials import RemoteKeys
-from webhook_guard.core.keys import KeySet, Secret
+from webhook_guard.core.keys import DerivedKeys, KeySet
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import Check
 from webhook_guard.core.signing import SignedRequest
@@ -82,7 +82,6 @@ _HEADERS = (
     ("x-amz-sns-topic-arn", "TopicArn"),
 )
 _MAX_SIGNATURE = 1024  # Base64 of a 4096-bit RSA signature is 684 characters
-_MAX_KEYS_CACHED = 64
 _MISSING = Check(Reason.MISSING_SIGNATURE)
 _MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
 _BAD = Check(Reason.BAD_SIGNATURE)
@@ -203,7 +202,7 @@ class SNS(Family):
                 " (the default secret): their source visits the SubscribeURL",
                 code="webhook_guard.E004",
             )
-        self._keys: dict[bytes, Any] = {}
+        self._public_key = DerivedKeys(lambda key: _load_certificate(key.value))
         if not isinstance(self.secret, RemoteKeys):
             self.check_literal_secrets()  # pinned certificates
 
@@ -211,16 +210,6 @@ class SNS(Family):
         if _load_certificate(value) is None:
             return "not a PEM X.509 certificate with an RSA key"
         return None
-
-    def _public_key(self, key: Secret) -> Any:
-        value = key.value
-        if value in self._keys:
-            return self._keys[value]
-        public = _load_certificate(value)
-        if len(self._keys) >= _MAX_KEYS_CACHED:
-            self._keys.clear()
-        self._keys[value] = public
-        return public
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
         message = json_object(request.body, limit=None, unique=True)

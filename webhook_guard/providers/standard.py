@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from webhook_guard.core.keys import KeySet, Secret
+from webhook_guard.core.keys import DerivedKeys, KeySet, Secret
 from webhook_guard.core.request import WebhookRequest
 from webhook_guard.core.scheme import MAX_HEADER_LENGTH, Check, try_keys
 from webhook_guard.core.signing import SignedRequest
@@ -40,7 +40,6 @@ MAX_SIGNATURES = 8
 MAX_ID_LENGTH = 256
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _VERSION_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
-_MAX_CACHED_KEYS = 64
 _MISSING = Check(Reason.MISSING_SIGNATURE)
 _MISSING_TIMESTAMP = Check(Reason.MISSING_TIMESTAMP)
 _MALFORMED = Check(Reason.MALFORMED_SIGNATURE)
@@ -124,7 +123,7 @@ class StandardWebhooks(Family):
         self.prefixes = tuple(p.lower() for p in prefixes)
         self._names = tuple((f"{p}-id", f"{p}-signature", f"{p}-timestamp") for p in self.prefixes)
         self.raw_key = self.spec.get("key", "whsec") == "raw"
-        self._derived: dict[bytes, Any] = {}
+        self._key = DerivedKeys(self._derive_key)
         self._expected = self._expected_ed25519 if self.asymmetric else self._hmac_expected()
 
     def describe(self) -> dict[str, Any]:
@@ -132,12 +131,9 @@ class StandardWebhooks(Family):
 
     # -- keys --------------------------------------------------------------------------
 
-    def _key(self, secret: Secret) -> Any:
+    def _derive_key(self, secret: Secret) -> Any:
         """The HMAC ``Secret`` or Ed25519 public key derived from a configured value."""
         value = secret.value
-        cached = self._derived.get(value)
-        if cached is not None or value in self._derived:
-            return cached
         derived: Any = None
         if self.asymmetric:
             text = value[5:] if value.startswith(b"whpk_") else value
@@ -151,9 +147,6 @@ class StandardWebhooks(Family):
         else:
             key = value if self.raw_key else decode_whsec(value)
             derived = Secret(key, key_id=secret.key_id) if key else None
-        if len(self._derived) >= _MAX_CACHED_KEYS:
-            self._derived.clear()
-        self._derived[value] = derived
         return derived
 
     def check_secret(self, value: bytes) -> str | None:
@@ -194,10 +187,10 @@ class StandardWebhooks(Family):
     # -- verification ------------------------------------------------------------------
 
     def _hmac_expected(self) -> Callable[[Secret, tuple[bytes, bytes, list[str]]], str | None]:
-        derived, derive = self._derived, self._key
+        key_of = self._key
 
         def expected(secret: Secret, message: tuple[bytes, bytes, list[str]]) -> str | None:
-            key = derived.get(secret.value) or derive(secret)
+            key = key_of(secret)
             if key is None:
                 return None  # a secret that is not whsec_ base64 verifies nothing
             return _b2a(key.mac("sha256", message[0], message[1]), newline=False).decode()
