@@ -213,11 +213,12 @@ class Tencent(Family):
         return result._replace(details={"plaintext": found[0]})
 
     def check(self, request: WebhookRequest, keys: KeySet, now: float) -> Check:
-        echostr, echo_ok = one_query(request, "echostr")
-        if self._echostr and request.method in ("GET", "HEAD") and echostr is not None:
-            if not echo_ok:
-                return Check(Reason.BAD_REQUEST)
-            return self._echo(request, keys, now, echostr)
+        if self._echostr and request.method in ("GET", "HEAD"):
+            echostr, echo_ok = one_query(request, "echostr")
+            if echostr is not None:
+                if not echo_ok:
+                    return Check(Reason.BAD_REQUEST)
+                return self._echo(request, keys, now, echostr)
         if self._plain_mode and not self.encrypted:
             return self._verify(request, keys, now, ("signature",))
         params = ("msg_signature",) if self._plain_mode else self._signature_params
