@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from webhook_guard.core.request import Headers, WebhookRequest
 from webhook_guard.core.scheme import MAX_HEADER_LENGTH
+from webhook_guard.core.signing import FORM
 
 __all__ = (
     "B64_OK",
@@ -38,7 +39,6 @@ __all__ = (
     "parse_form",
 )
 
-FORM = "application/x-www-form-urlencoded"
 #: Most form parameters parsed from one body.
 MAX_PARAMS = 1000
 HEX = "0123456789abcdef"

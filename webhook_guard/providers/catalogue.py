@@ -13,6 +13,7 @@ Every public name here is a provider: ``webhook_guard.providers`` exports them a
 from __future__ import annotations
 
 from webhook_guard.core.scheme import Credential
+from webhook_guard.core.signing import FORM as _FORM
 from webhook_guard.core.verdict import Reason as _Reason
 from webhook_guard.providers._base import DAY, HOUR, MIB
 from webhook_guard.providers._base import Provider as _Provider
@@ -48,7 +49,6 @@ _V0 = {"prefix": "v0=", "template": "v0:{timestamp}:{body}"}
 _HUB = {"header": "X-Hub-Signature-256", "prefix": "sha256="}
 _META_NOTES = "legacy `X-Hub-Signature` (SHA-1) not accepted"
 _META_ALGORITHM = "HMAC-SHA256 of the body (escaped `\\uXXXX`/`\\/` bytes as sent), key = app secret"
-_FORM = "application/x-www-form-urlencoded"
 
 # =============================================================================== seeds
 
