@@ -73,9 +73,6 @@ class RemoteKeySet(KeySet):
     def __bool__(self) -> bool:
         return True  # never "no key": the scheme asks for the one it needs
 
-    def active(self, now: float) -> KeySet:
-        return self
-
 
 class _Remote:
     """The one part of a ``RemoteKeySource``: fetched certificates and queued URLs."""
