@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from webhook_guard.core.request import Headers, WebhookRequest
-from webhook_guard.core.scheme import MAX_HEADER_LENGTH
+from webhook_guard.core.scheme import MAX_HEADER_LENGTH, single_header
 from webhook_guard.core.signing import FORM
 
 __all__ = (
@@ -31,6 +31,7 @@ __all__ = (
     "Duplicate",
     "b64_canonical",
     "b64_strict",
+    "has_headers",
     "is_form",
     "is_hex",
     "json_object",
@@ -136,6 +137,16 @@ def one_query(request: WebhookRequest, *names: str) -> tuple[str | None, bool]:
     if not values:
         return None, True
     return values[0], len(values) == 1 and len(values[0]) <= MAX_HEADER_LENGTH
+
+
+def has_headers(headers: Headers, pairs: tuple[tuple[str, str], ...]) -> bool:
+    """Whether each ``(name, value)`` of ``pairs`` was sent, exactly once and exactly so
+    (a version or algorithm header a scheme requires)."""
+    for name, wanted in pairs:
+        value, ok = single_header(headers, name)
+        if value != wanted or not ok:
+            return False
+    return True
 
 
 def is_form(headers: Headers) -> bool:

@@ -61,6 +61,11 @@ def encoder(encoding: str) -> Callable[[bytes], bytes]:
     return _ENCODERS[encoding]
 
 
+def signature_length(algorithm: str, encoding: str, prefix: str) -> int:
+    """The length of a signature header value: ``prefix`` and the encoded MAC."""
+    return len(prefix) + len(_ENCODERS[encoding](bytes(hashlib.new(algorithm).digest_size)))
+
+
 def decode_key(value: bytes, how: str) -> bytes | None:
     """The HMAC key of a configured secret: itself (``raw``), or its Base64 decoding."""
     if how == "raw":
@@ -99,9 +104,7 @@ class BodyHMAC(Family):
         check_options(self.name, self.algorithm, self.encoding, self.header)
         if not isinstance(self.prefix, str) or not self.prefix.isascii():
             raise ConfigurationError(f"{self.name}: the prefix must be ASCII text", code="webhook_guard.E004")
-        encode = _ENCODERS[self.encoding]
-        size = hashlib.new(self.algorithm).digest_size
-        self._length = len(self.prefix) + len(encode(bytes(size)))
+        self._length = signature_length(self.algorithm, self.encoding, self.prefix)
         self._expected = self._make_expected()
         if self.key != "raw":
             self.check_literal_secrets()

@@ -39,8 +39,9 @@ from webhook_guard.core.timestamps import UNITS, format_rfc3339, format_timestam
 from webhook_guard.core.verdict import Reason
 from webhook_guard.exceptions import ConfigurationError
 from webhook_guard.providers._base import Family, now_or
+from webhook_guard.providers._parse import has_headers
 from webhook_guard.providers._template import Template
-from webhook_guard.providers.body import check_options, encoder
+from webhook_guard.providers.body import check_options, encoder, signature_length
 
 __all__ = ("HMACScheme", "Template", "TemplateHMAC")
 
@@ -91,7 +92,7 @@ class TemplateHMAC(Family):
         self._split = self.template.split()
         self._parse_ts = UNITS[self.timestamp_unit or "s"]
         self._encode = encoder(self.encoding)
-        self._length = len(self.prefix) + len(self._encode(bytes(_digest_size(self.algorithm))))
+        self._length = signature_length(self.algorithm, self.encoding, self.prefix)
         self._signs_secret = self.template.uses("secret")
         self._header_fields = tuple(v.lower() for k, v in self.template.parts if k == "header")
         algorithm: str = self.algorithm
@@ -216,10 +217,8 @@ class TemplateHMAC(Family):
         if isinstance(signatures, Check):
             return signatures
         headers = request.headers
-        for name, wanted in self._required:
-            value, ok = single_header(headers, name)
-            if value != wanted or not ok:
-                return _MALFORMED
+        if not has_headers(headers, self._required):
+            return _MALFORMED
         raw_ts = mid = ""
         timestamp = None
         if self.timestamp_header is not None:
@@ -346,12 +345,6 @@ class TemplateHMAC(Family):
                 value = self._expected(Secret(key, key_id="sign"), message)
                 out[name] = value.decode("ascii")
         return self.signed(out, body, url=url, content_type=content_type, query=query, method=method)
-
-
-def _digest_size(algorithm: str) -> int:
-    import hashlib
-
-    return hashlib.new(algorithm).digest_size
 
 
 #: The generic configurable HMAC scheme's class (``webhook_guard.providers.hmac``).

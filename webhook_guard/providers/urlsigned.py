@@ -54,6 +54,7 @@ from webhook_guard.providers._canonical import (
 )
 from webhook_guard.providers._parse import (
     B64_OK,
+    has_headers,
     is_hex,
     one_query,
 )
@@ -159,10 +160,8 @@ class URLSigned(Family):
             if not nonce or not ok or len(nonce) > _MAX_NONCE or not nonce.isascii():
                 return _MALFORMED if nonce else _MISSING
             extra = message_id = nonce
-        for name, wanted in self._required:  # HubSpot's signature version
-            value, ok = single_header(request.headers, name)
-            if value != wanted or not ok:
-                return _MALFORMED
+        if not has_headers(request.headers, self._required):
+            return _MALFORMED  # HubSpot's signature version
         if self.timestamp_header is not None:
             stamp = self._window.read(request.headers, self.timestamp_header, UNITS["ms"], now)  # type: ignore[union-attr]
             if isinstance(stamp, Reason):
