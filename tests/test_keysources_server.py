@@ -12,7 +12,6 @@ master and refreshed by a thread of the worker.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import free_port
 from webhook_guard.providers import github
 from webhook_guard.testing import sign
 
@@ -59,14 +59,8 @@ class Server:
         return httpx.post(self.url("/hooks/github"), content=BODY, headers=headers, timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(kind: str, tmp: Path) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     vault = tmp / "vault"
     vault.write_text(SECRET_A)
     commands = {

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port
 from webhook_guard.providers import dingtalk, github, seatable
 from webhook_guard.testing import sign
 
@@ -41,12 +42,6 @@ SCHEMES = {
 MAX_BODY = 65536
 START_TIMEOUT = 10.0
 IO_TIMEOUT = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,7 +101,7 @@ def _stop(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "gunicorn",
         "--workers", "1", "--worker-class", "sync",
@@ -123,7 +118,7 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 
 @pytest.fixture(scope="module")
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "uvicorn",
         "--host", "127.0.0.1", "--port", str(port),

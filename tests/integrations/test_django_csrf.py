@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from django.http import HttpResponse  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.client import ClientHandler  # noqa: E402
 
+from tests.conftest import free_port  # noqa: E402
 from tests.integrations import django_csrf_urls  # noqa: E402
 from tests.integrations.django_csrf_site import SECRET_ENV  # noqa: E402
 from webhook_guard import Guard, Route  # noqa: E402
@@ -412,12 +412,6 @@ SERVERS = {
 }  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _bind(name: str, port: int) -> list[str]:
     if name == "gunicorn":
         return ["--bind", f"127.0.0.1:{port}"]
@@ -429,7 +423,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     httpx = pytest.importorskip("httpx")
     name = request.param
     pytest.importorskip(name)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
