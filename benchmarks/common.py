@@ -6,6 +6,7 @@ import gc
 import hashlib
 import hmac
 import json
+import socket
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,13 @@ UNMATCHED_PATH = "/api/v1/items/42"
 N_ROUTES = 50
 
 _serial = iter(range(1, 1 << 62))
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_body(serial: int) -> bytes:

@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from benchmarks.common import free_port
 from webhook_guard import Guard, Route
 from webhook_guard.providers import github
 from webhook_guard.stores import MemoryReplayStore
@@ -380,12 +380,6 @@ def table(title: str, series: Series, pings: list[float], rounds: int, batch: in
 # -- redis-server -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def redis_server(url: str | None) -> Iterator[str]:
     if url is not None:
@@ -394,7 +388,7 @@ def redis_server(url: str | None) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server not found: install it or pass --redis-url")
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="wg-bench-redis-")
     process = subprocess.Popen(
         [

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import GUARDED_PATH, UNMATCHED_PATH, github_signature, make_body
+from benchmarks.common import GUARDED_PATH, UNMATCHED_PATH, free_port, github_signature, make_body
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("a", "b", "c", "d", "f", "g")
@@ -50,12 +49,6 @@ LABELS = {
 }
 STACKS = ("uvicorn-starlette", "uvicorn-asgi", "gunicorn-flask", "gunicorn-wsgi")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -119,7 +112,7 @@ def _post(port: int, path: str, body: bytes, signature: bytes) -> int:
 
 
 def start(stack: str, variant: str) -> Server:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WG_BENCH_VARIANT": variant, "PYTHONPATH": str(ROOT)}
     env.pop("WEB_CONCURRENCY", None)
     process = subprocess.Popen(
